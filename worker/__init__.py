@@ -1,0 +1,1 @@
+"""newsroom: published articles in, email digests and social posts out."""

