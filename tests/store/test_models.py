@@ -1,0 +1,171 @@
+"""The schema and its query modules, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import inspect
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.db import create_article, create_newsletter, create_subscriber
+from worker.store import (
+    Article,
+    Base,
+    DeliveryStatus,
+    DigestStatus,
+    SubscriptionStatus,
+    articles,
+    digests,
+    get_engine,
+    subscribers,
+    upgrade,
+)
+
+
+def test_migrations_create_every_model_table(database_url: str) -> None:
+    upgrade(database_url)  # a second upgrade is a no-op
+    tables = set(inspect(get_engine(database_url)).get_table_names())
+    assert {t.name for t in Base.metadata.sorted_tables} <= tables
+    assert "alembic_version" in tables
+
+
+def test_timestamps_come_back_aware_in_utc(sessions: sessionmaker[Session]) -> None:
+    paris = timezone(timedelta(hours=1))
+    with sessions.begin() as session:
+        article = create_article(session, published_at=datetime(2026, 11, 24, 8, 30, tzinfo=paris))
+        article_id = article.id
+    with sessions.begin() as session:
+        stored = articles.get(session, article_id)
+        assert stored is not None
+        assert stored.published_at == datetime(2026, 11, 24, 7, 30, tzinfo=UTC)
+        assert stored.published_at.tzinfo is not None
+        assert stored.created_at.tzinfo is not None
+
+
+def test_naive_datetime_is_refused(sessions: sessionmaker[Session]) -> None:
+    session = sessions()
+    with pytest.raises(Exception, match="naive datetime"):
+        create_article(session, published_at=datetime(2026, 11, 24, 8, 30))
+    session.rollback()
+
+
+def test_typography_survives_storage(sessions: sessionmaker[Session]) -> None:
+    title = "« Budget 2027 » : l’exécutif face à l’Assemblée 🇫🇷\u202f!"
+    with sessions.begin() as session:
+        create_article(session, title=title, tags=["assemblée nationale", "🗳️"])
+    with sessions.begin() as session:
+        stored = articles.find(session, "https://www.lequotidien.example/politique/article-1")
+        assert stored is not None
+        assert stored.title.encode() == title.encode()
+        assert stored.tags == ["assemblée nationale", "🗳️"]
+        assert articles.find(session, str(stored.id)) is stored
+
+
+def test_article_url_is_unique(sessions: sessionmaker[Session]) -> None:
+    session = sessions()
+    create_article(session, 1)
+    with pytest.raises(IntegrityError):
+        create_article(session, 2, url="https://www.lequotidien.example/politique/article-1")
+    session.rollback()
+    with sessions.begin() as session:
+        assert articles.latest(session, limit=10) == []
+
+
+def test_published_event_is_unique_per_article(sessions: sessionmaker[Session]) -> None:
+    session = sessions()
+    article = create_article(session)
+    articles.add_published_event(session, article)
+    with pytest.raises(IntegrityError):
+        articles.add_published_event(session, article)
+    session.rollback()
+
+
+def test_latest_filters_by_language_newest_first(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        create_article(session, 1)
+        create_article(session, 2)
+        create_article(session, 3, language="en")
+        titles = [a.title for a in articles.latest(session, limit=10, language="fr")]
+    assert titles == ["« Article 2 » : l’essentiel", "« Article 1 » : l’essentiel"]
+
+
+def test_unsubscribed_address_is_never_revived(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        newsletter = create_newsletter(session)
+        subscriber = create_subscriber(
+            session, "left@example.org", newsletter, SubscriptionStatus.UNSUBSCRIBED
+        )
+        again = subscribers.subscribe(session, subscriber, newsletter, SubscriptionStatus.CONFIRMED)
+        assert again.status is SubscriptionStatus.UNSUBSCRIBED
+
+
+def test_deliveries_only_for_confirmed_and_claimed_once(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        newsletter = create_newsletter(session)
+        other = create_newsletter(session, "morning-briefing", "en")
+        create_subscriber(session, "a@example.org", newsletter)
+        create_subscriber(session, "b@example.org", newsletter)
+        create_subscriber(session, "c@example.org", newsletter, SubscriptionStatus.PENDING)
+        create_subscriber(session, "d@example.org", newsletter, SubscriptionStatus.BOUNCED)
+        create_subscriber(session, "e@example.org", other)
+        digest = digests.create(
+            session, newsletter, subject="s", html="h", text="t", article_ids=[]
+        )
+        assert digests.add_deliveries(session, digest) == 2
+        digest_id = digest.id
+    with sessions.begin() as session:
+        (batch,) = list(digests.pending_batches(session, digest_id, 500))
+        emails = [s.email for _, s in digests.recipients(session, batch)]
+        assert emails == ["a@example.org", "b@example.org"]
+    with sessions.begin() as session:
+        assert digests.claim(session, batch[0])
+    with sessions.begin() as session:
+        assert not digests.claim(session, batch[0])
+        digests.record(session, batch[0], DeliveryStatus.SENT, message_id="<m@x>")
+        counts = digests.counts(session, digest_id)
+    assert counts[DeliveryStatus.SENT] == 1
+    assert counts[DeliveryStatus.PENDING] == 1
+
+
+def test_pending_batches_are_keyset_pages(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        newsletter = create_newsletter(session)
+        for n in range(7):
+            create_subscriber(session, f"s{n}@example.org", newsletter)
+        digest = digests.create(
+            session, newsletter, subject="s", html="h", text="t", article_ids=[]
+        )
+        digests.add_deliveries(session, digest)
+        batches = list(digests.pending_batches(session, digest.id, 3))
+    assert [len(b) for b in batches] == [3, 3, 1]
+    flat = [delivery_id for batch in batches for delivery_id in batch]
+    assert sorted(flat) == flat
+
+
+def test_digest_finishes_only_when_no_row_is_open(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        newsletter = create_newsletter(session)
+        create_subscriber(session, "a@example.org", newsletter)
+        digest = digests.create(
+            session, newsletter, subject="s", html="h", text="t", article_ids=[]
+        )
+        digests.add_deliveries(session, digest)
+        digests.set_status(session, digest, DigestStatus.SENDING)
+        assert not digests.finish_if_done(session, digest)
+        (batch,) = list(digests.pending_batches(session, digest.id, 10))
+        digests.fail_pending(session, batch, "gave up")
+        assert digests.finish_if_done(session, digest)
+        assert digest.status is DigestStatus.SENT
+        assert digest.finished_at is not None
+
+
+def test_article_delete_cascades_to_events(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        article = create_article(session)
+        articles.add_published_event(session, article)
+    with sessions.begin() as session:
+        session.delete(session.get(Article, article.id))
+    with sessions.begin() as session:
+        assert articles.unhandled_events(session, older_than=timedelta(0)) == []

@@ -1,0 +1,52 @@
+"""Storage: the schema, sessions and one query module per model.
+
+DAO functions take a session and never commit: the caller decides where a transaction ends.
+"""
+
+from worker.store import articles, digests, newsletters, subscribers
+from worker.store._db import get_engine, on_commit, session_factory, upgrade
+from worker.store._models import (
+    Article,
+    ArticleEvent,
+    Base,
+    Delivery,
+    DeliveryStatus,
+    Digest,
+    DigestStatus,
+    Newsletter,
+    SocialAccount,
+    SocialAccountStatus,
+    SocialPost,
+    SocialPostStatus,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
+
+__all__ = [
+    "Article",
+    "ArticleEvent",
+    "Base",
+    "Delivery",
+    "DeliveryStatus",
+    "Digest",
+    "DigestStatus",
+    "Newsletter",
+    "SocialAccount",
+    "SocialAccountStatus",
+    "SocialPost",
+    "SocialPostStatus",
+    "Subscriber",
+    "Subscription",
+    "SubscriptionStatus",
+    "articles",
+    "digests",
+    "get_engine",
+    "newsletters",
+    "on_commit",
+    "session_factory",
+    "subscribers",
+    "upgrade",
+    "utcnow",
+]
