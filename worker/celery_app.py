@@ -1,0 +1,57 @@
+"""The Celery application and its safe defaults.
+
+Messages are JSON (never pickle); a task is acknowledged only after it ran (acks_late) and
+handed back if its process dies (reject_on_worker_lost), each worker process reserves one
+message at a time, and every task has a time limit. Redelivery is therefore normal, which
+is why every task is idempotent through the database (a claimed ledger row, a handled
+event), never through Celery.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from worker.embedded_redis import EmbeddedRedis
+from worker.settings import Settings
+
+app = Celery("newsroom", include=["worker.tasks"])
+app.conf.update(
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_time_limit=600,
+    task_soft_time_limit=540,
+    task_ignore_result=True,
+    task_default_queue="newsroom",
+    broker_connection_retry_on_startup=True,
+    worker_hijack_root_logger=False,
+    worker_send_task_events=True,
+    timezone="UTC",
+    enable_utc=True,
+    beat_schedule={
+        "redispatch-article-events": {
+            "task": "worker.tasks.redispatch_article_events",
+            "schedule": 60.0,
+        },
+    },
+)
+
+
+def redis_url(settings: Settings) -> str:
+    """REDIS_URL, or the embedded server of the data directory, started if needed."""
+    if settings.redis_url:
+        return settings.redis_url
+    embedded = EmbeddedRedis(settings.data_dir)
+    embedded.ensure_running()
+    return embedded.url
+
+
+def connect(settings: Settings) -> str:
+    """Point the Celery app at its broker; returns the Redis URL in use."""
+    url = redis_url(settings)
+    app.conf.broker_url = settings.broker_url or url
+    app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
+    return url
