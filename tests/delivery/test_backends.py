@@ -1,0 +1,87 @@
+"""Every backend behind the same contract; SMTP against a real aiosmtpd server."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SmtpSink, free_port
+from worker.delivery import (
+    ConsoleBackend,
+    FileBackend,
+    PermanentDeliveryError,
+    SmtpBackend,
+    TemporaryDeliveryError,
+)
+
+
+def message(to: str = "camille@example.org") -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "La Matinale <matinale@lequotidien.example>"
+    msg["To"] = to
+    msg["Subject"] = "« Budget » : l’Assemblée vote"
+    msg.set_content("Bonjour, voici l’essentiel.")
+    return msg
+
+
+def test_smtp_sends_many_messages_over_one_connection(smtp_server: SmtpSink) -> None:
+    with SmtpBackend(smtp_server.url) as backend:
+        first = backend._connection
+        for n in range(3):
+            backend.send(message(f"r{n}@example.org"))
+        assert backend._connection is first
+    assert smtp_server.per_recipient() == {f"r{n}@example.org": 1 for n in range(3)}
+    received = smtp_server.messages[0][1]
+    assert received["Subject"] == "« Budget » : l’Assemblée vote"
+
+
+def test_smtp_reconnects_when_the_server_dropped_the_connection(smtp_server: SmtpSink) -> None:
+    with SmtpBackend(smtp_server.url) as backend:
+        backend.send(message("a@example.org"))
+        assert backend._connection is not None
+        backend._connection.sock.close()  # as an idle timeout on the server side would
+        backend.send(message("b@example.org"))
+    assert smtp_server.per_recipient() == {"a@example.org": 1, "b@example.org": 1}
+
+
+def test_smtp_5xx_is_permanent_and_4xx_temporary(smtp_server: SmtpSink) -> None:
+    smtp_server.refuse["gone@example.org"] = "550 5.1.1 No such user"
+    smtp_server.refuse["busy@example.org"] = "451 4.3.0 Try again later"
+    with SmtpBackend(smtp_server.url) as backend:
+        with pytest.raises(PermanentDeliveryError, match=r"550 5\.1\.1 No such user"):
+            backend.send(message("gone@example.org"))
+        with pytest.raises(TemporaryDeliveryError, match="451"):
+            backend.send(message("busy@example.org"))
+        backend.send(message("ok@example.org"))
+    assert smtp_server.per_recipient() == {"ok@example.org": 1}
+
+
+def test_smtp_unreachable_server_is_temporary() -> None:
+    backend = SmtpBackend(f"smtp://127.0.0.1:{free_port()}", timeout=2)
+    with pytest.raises(TemporaryDeliveryError, match="cannot connect"):
+        backend.open()
+
+
+def test_smtp_url_options() -> None:
+    backend = SmtpBackend("smtp://user%40x:p%3Ass@mail.example:587?starttls=true")
+    assert (backend.host, backend.port, backend.starttls) == ("mail.example", 587, True)
+    assert (backend.username, backend.password) == ("user@x", "p:ss")
+    implicit = SmtpBackend("smtps://mail.example")
+    assert (implicit.implicit_tls, implicit.port) == (True, 465)
+
+
+def test_file_backend_writes_one_eml_per_message(tmp_path: Path) -> None:
+    with FileBackend(tmp_path / "outbox") as backend:
+        backend.send(message("a@example.org"))
+        backend.send(message("b@example.org"))
+    files = sorted((tmp_path / "outbox").glob("*.eml"))
+    assert len(files) == 2
+    assert "« Budget »".encode() in files[0].read_bytes() or b"=?utf-8?" in files[0].read_bytes()
+
+
+def test_console_backend_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    with ConsoleBackend() as backend:
+        backend.send(message())
+    assert "To: camille@example.org" in capsys.readouterr().out

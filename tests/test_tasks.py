@@ -1,0 +1,152 @@
+"""The Celery tasks, run by a real worker process on real Redis, database and SMTP server."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import SmtpSink, WorkerProcess, wait_until
+from tests.db import create_article, create_subscriber
+from worker.articles import ArticleRecord, import_records
+from worker.delivery import SmtpBackend, send_batch
+from worker.digests import prepare_digest
+from worker.dispatch import announce_article, queue_digest
+from worker.settings import Settings
+from worker.store import (
+    ArticleEvent,
+    Delivery,
+    DeliveryStatus,
+    DigestStatus,
+    Subscriber,
+    SubscriptionStatus,
+    digests,
+    newsletters,
+)
+from worker.subscribers import read_unsubscribe_token
+
+RECORD = ArticleRecord(
+    url="https://www.lequotidien.example/politique/budget",
+    title="« Budget 2027 » : l’Assemblée adopte le texte",
+    summary="Les députés ont voté.",
+    published_at=datetime(2026, 11, 24, 8, 0, tzinfo=UTC),
+    language="fr",
+)
+
+
+def events(sessions: sessionmaker[Session]) -> list[ArticleEvent]:
+    with sessions.begin() as session:
+        return list(session.scalars(select(ArticleEvent)))
+
+
+def test_a_new_article_raises_one_event_that_the_worker_handles(
+    settings: Settings, sessions: sessionmaker[Session], worker: WorkerProcess
+) -> None:
+    with sessions.begin() as session:
+        summary = import_records(session, [RECORD], source="test", announce=announce_article)
+    assert summary.imported == 1
+    wait_until(lambda: events(sessions)[0].handled_at is not None)
+
+    with sessions.begin() as session:
+        again = import_records(
+            session,
+            [RECORD, RECORD.__class__(**{**RECORD.__dict__, "summary": "Corrigé."})],
+            source="test",
+            announce=announce_article,
+        )
+    assert (again.imported, again.unchanged, again.updated) == (0, 1, 1)
+    assert len(events(sessions)) == 1
+    assert "article 1 published" in worker.log.read_text()
+
+
+def test_digest_reaches_each_confirmed_subscriber_once(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    smtp_server: SmtpSink,
+    worker: WorkerProcess,
+) -> None:
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        for n in range(1, 4):
+            create_article(session, n)
+        create_subscriber(session, "camille@example.org", matinale, name="Camille\r\nBcc: x@y")
+        create_subscriber(session, "jean@example.org", matinale, name="Jean-Baptiste Lefèvre")
+        create_subscriber(session, "nadia@example.org", matinale)
+        create_subscriber(session, "pending@example.org", matinale, SubscriptionStatus.PENDING)
+        create_subscriber(session, "bounced@example.org", matinale, SubscriptionStatus.BOUNCED)
+    smtp_server.refuse["nadia@example.org"] = "550 5.1.1 mailbox unavailable"
+
+    digest_id, recipients = queue_digest(settings, "la-matinale")
+    assert recipients == 3
+
+    def finished() -> bool:
+        with sessions.begin() as session:
+            digest = digests.get(session, digest_id)
+            return digest is not None and digest.status is DigestStatus.SENT
+
+    wait_until(finished)
+    assert smtp_server.per_recipient() == {"camille@example.org": 1, "jean@example.org": 1}
+    with sessions.begin() as session:
+        counts = digests.counts(session, digest_id)
+    assert counts[DeliveryStatus.SENT] == 2
+    assert counts[DeliveryStatus.BOUNCED] == 1
+
+    received = {rcpt[0]: msg for rcpt, msg in smtp_server.messages}
+    message = received["camille@example.org"]
+    assert message.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in message.iter_parts()] == ["text/plain", "text/html"]
+    assert message["Subject"].startswith("La Matinale – ")
+    assert message["To"] == '"Camille Bcc: x@y" <camille@example.org>'
+    assert message["Bcc"] is None
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https_link, mailto = (v.strip(" <>") for v in message["List-Unsubscribe"].split(","))
+    assert https_link.startswith("https://news.example/unsubscribe/")
+    assert mailto.startswith("mailto:unsubscribe@lequotidien.example")
+    token = https_link.rsplit("/", 1)[1]
+    with sessions.begin() as session:
+        camille = session.scalar(
+            select(Subscriber).where(Subscriber.email == "camille@example.org")
+        )
+        assert read_unsubscribe_token(settings.secret_key, token) == (
+            camille.id,
+            matinale.id,
+        )
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "« Article 3 » : l’essentiel" in text
+    assert "utm_source=newsletter&utm_medium=email&utm_campaign=la-matinale-" in text
+    assert https_link in text
+    assert https_link in html
+    assert "Se désabonner" in html
+    assert "[[" not in html + text
+
+
+def test_a_batch_sent_again_sends_nothing_twice(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
+) -> None:
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        create_article(session)
+        for n in range(5):
+            create_subscriber(session, f"s{n}@example.org", matinale)
+    with sessions.begin() as session:
+        digest, _ = prepare_digest(
+            session,
+            "la-matinale",
+            settings.file.newsletters["la-matinale"],
+            now=datetime(2026, 11, 24, 7, tzinfo=UTC),
+            timezone="Europe/Paris",
+        )
+        digests.set_status(session, digest, DigestStatus.SENDING)
+        (batch,) = list(digests.pending_batches(session, digest.id, 500))
+        digest_id = digest.id
+
+    first = send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
+    second = send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
+    assert (first.sent, second.sent, second.skipped) == (5, 0, 5)
+    assert set(smtp_server.per_recipient().values()) == {1}
+    with sessions.begin() as session:
+        assert session.scalar(select(func.count()).select_from(Delivery)) == 5

@@ -1,0 +1,135 @@
+"""Render a digest once: subject, text and HTML with its CSS inlined by premailer.
+
+Rendering is a pure function of the articles, the newsletter and the date. Per-subscriber
+values are left as ``[[field]]`` markers and filled in by :func:`personalize` with plain
+string replacement, so a digest to 100,000 people is rendered and inlined exactly once.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import jinja2
+from babel.dates import format_date
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from premailer import Premailer
+
+from worker.settings import EMAIL_TEMPLATES_DIR
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+PERSONAL_FIELDS = ("name", "email", "unsubscribe_url")
+
+
+@dataclass(frozen=True)
+class DigestArticle:
+    title: str
+    link: str
+    summary: str = ""
+    author: str = ""
+    image_url: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedDigest:
+    subject: str
+    html: str
+    text: str
+
+
+class _Markers:
+    """Stands in for the recipient while rendering: each field renders as its marker."""
+
+    def __getattr__(self, field: str) -> str:
+        if field not in PERSONAL_FIELDS:
+            raise AttributeError(field)
+        return f"[[{field}]]"
+
+
+def render_digest(
+    *,
+    template: str,
+    newsletter_slug: str,
+    newsletter_title: str,
+    language: str,
+    edition: date,
+    articles: list[DigestArticle],
+    templates_dir: Path = EMAIL_TEMPLATES_DIR,
+) -> RenderedDigest:
+    env = _environment(templates_dir, language)
+    campaign = f"{newsletter_slug}-{edition.isoformat()}"
+    context = {
+        "language": language,
+        "newsletter_title": newsletter_title,
+        "edition_date": format_date(edition, format="full", locale=language),
+        "articles": [
+            {**article.__dict__, "link": with_utm(article.link, campaign)} for article in articles
+        ],
+        "recipient": _Markers(),
+    }
+    subject = env.get_template(f"{template}/subject.txt").render(context)
+    text = env.get_template(f"{template}/body.txt").render(context)
+    raw_html = env.get_template(f"{template}/body.html").render(context)
+    inlined = Premailer(
+        raw_html,
+        keep_style_tags=True,  # media queries cannot be inlined; mobile layouts need them
+        strip_important=False,
+        cssutils_logging_level="CRITICAL",
+        disable_validation=True,
+    ).transform()
+    return RenderedDigest(subject=" ".join(subject.split()), html=inlined, text=text.strip() + "\n")
+
+
+def personalize(rendered: RenderedDigest, values: dict[str, str]) -> RenderedDigest:
+    """Fill the per-subscriber markers; HTML gets escaped values, text gets them as they are."""
+    text, body = rendered.text, rendered.html
+    for field in PERSONAL_FIELDS:
+        marker = f"[[{field}]]"
+        value = values.get(field, "")
+        text = text.replace(marker, value)
+        body = body.replace(marker, html.escape(value))
+    return RenderedDigest(subject=rendered.subject, html=body, text=text)
+
+
+def with_utm(url: str, campaign: str) -> str:
+    """The article link tagged for analytics, keeping any query it already has."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.startswith("utm_")]
+    query += [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", campaign)]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+@cache
+def _environment(templates_dir: Path, language: str) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        autoescape=jinja2.select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+@cache
+def _translations(language: str) -> NullTranslations:
+    """Babel catalogs compiled in memory from the .po files, so no build step is needed."""
+    po_file = LOCALE_DIR / language.split("_")[0] / "LC_MESSAGES" / "messages.po"
+    if not po_file.exists():
+        return NullTranslations()
+    with po_file.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return Translations(compiled)
