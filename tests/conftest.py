@@ -1,0 +1,265 @@
+"""Real services for the tests: SQLite and PostgreSQL, Redis, a Celery worker, an SMTP server.
+
+A service that cannot be reached skips its tests with the reason on a developer's machine
+and fails them under CI=true, so CI never passes by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+import psycopg
+import pytest
+import redis
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker.celery_app import app as celery_app
+from worker.settings import Settings, get_settings, load_settings
+from worker.store import Base, get_engine, session_factory, upgrade
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_CONFIG = Path(__file__).resolve().parent / "newsroom.test.toml"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"required service unavailable under CI: {reason}")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+# --- databases -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A database of its own on the local PostgreSQL, dropped at the end of the session."""
+    name = f"newsroom_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        unavailable(f"PostgreSQL at {POSTGRES_ADMIN_URL}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+    yield f"{url}/{name}"
+    get_engine(f"{url}/{name}").dispose()
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'newsroom.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Each storage test runs on SQLite and on PostgreSQL, from an empty migrated schema."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    upgrade(url)
+    yield url
+    _truncate(url)
+
+
+def _truncate(url: str) -> None:
+    engine = get_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            # table names come from our own metadata, never from input
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        else:
+            for table in Base.metadata.sorted_tables[::-1]:
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def sessions(database_url: str) -> sessionmaker[Session]:
+    return session_factory(database_url)
+
+
+# --- Redis -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """A Redis database reserved for the tests (TEST_REDIS_URL), emptied before use."""
+    client = redis.Redis.from_url(TEST_REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.RedisError as exc:
+        unavailable(f"Redis at {TEST_REDIS_URL}: {exc}")
+    return TEST_REDIS_URL
+
+
+# --- SMTP ------------------------------------------------------------------------------
+
+
+@dataclass
+class SmtpSink:
+    """What a real SMTP server (aiosmtpd) received, and answers to give."""
+
+    port: int
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def per_recipient(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self.lock:
+            for recipients, _ in self.messages:
+                for recipient in recipients:
+                    counts[recipient] = counts.get(recipient, 0) + 1
+        return counts
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        with self.lock:
+            self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+# --- settings and a real worker -------------------------------------------------------
+
+
+def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    env = {
+        "NEWSROOM_DATA_DIR": str(tmp_path / "data"),
+        "NEWSROOM_CONFIG": str(TEST_CONFIG),
+        "NEWSROOM_ENV_FILE": str(tmp_path / "no.env"),
+        "EMAIL_BACKEND": "file",
+        "PUBLIC_BASE_URL": "https://news.example",
+        "SECRET_KEY": "test-secret-key",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def settings_env(
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    smtp_server: SmtpSink,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[dict[str, str]]:
+    """Environment of a newsroom process under test (real database, Redis and SMTP server);
+    applied to this process too. The Redis database starts empty so no task of an earlier
+    test reaches this test's worker."""
+    redis.Redis.from_url(redis_url).flushdb()
+    env = environment(
+        tmp_path,
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        EMAIL_BACKEND="smtp",
+        SMTP_URL=smtp_server.url,
+    )
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield env
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings(settings_env: dict[str, str]) -> Settings:
+    loaded = load_settings(settings_env)
+    celery_app.conf.broker_url = loaded.redis_url
+    return loaded
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_worker(env: dict[str, str], log: Path, *, concurrency: int = 2) -> WorkerProcess:
+    """A real ``newsroom worker`` process, returned once it answers a ping."""
+    handle = log.open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "worker", "worker", f"--concurrency={concurrency}"],
+        env={**os.environ, **env, "LOG_LEVEL": "INFO"},
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    worker = WorkerProcess(process, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"worker exited:\n{log.read_text(errors='replace')}")
+        if b"ready." in log.read_bytes():
+            return worker
+        time.sleep(0.1)
+    worker.stop()
+    raise RuntimeError(f"worker not ready:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def worker(
+    settings_env: dict[str, str], settings: Settings, tmp_path: Path
+) -> Iterator[WorkerProcess]:
+    running = start_worker(settings_env, tmp_path / "worker.log")
+    yield running
+    running.stop()
+
+
+def wait_until(predicate, timeout: float = 30, interval: float = 0.1) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")
