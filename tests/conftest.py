@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -256,10 +256,14 @@ def worker(
     running.stop()
 
 
-def wait_until(predicate, timeout: float = 30, interval: float = 0.1) -> None:
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 30, why: Path | None = None
+) -> None:
+    """Poll until ``predicate`` holds; on timeout, show the log file ``why`` if given."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.1)
+    details = why.read_text(errors="replace")[-3000:] if why else ""
+    raise AssertionError(f"condition not met within {timeout}s\n{details}")

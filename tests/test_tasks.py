@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tests.conftest import SmtpSink, WorkerProcess, wait_until
 from tests.db import create_article, create_subscriber
 from worker.articles import ArticleRecord, import_records
+from worker.celery_app import app as celery_app
 from worker.delivery import SmtpBackend, send_batch
 from worker.digests import prepare_digest
 from worker.dispatch import announce_article, queue_digest
@@ -25,6 +30,7 @@ from worker.store import (
     newsletters,
 )
 from worker.subscribers import read_unsubscribe_token
+from worker.tasks import EVENT_GRACE
 
 RECORD = ArticleRecord(
     url="https://www.lequotidien.example/politique/budget",
@@ -150,3 +156,34 @@ def test_a_batch_sent_again_sends_nothing_twice(
     assert set(smtp_server.per_recipient().values()) == {1}
     with sessions.begin() as session:
         assert session.scalar(select(func.count()).select_from(Delivery)) == 5
+
+
+def test_an_event_whose_publish_was_lost_is_redispatched(
+    settings: Settings, sessions: sessionmaker[Session], worker: WorkerProcess
+) -> None:
+    with sessions.begin() as session:
+        # imported with nobody to announce it, as when the process dies right after commit
+        import_records(session, [RECORD], source="test", announce=lambda _: None)
+        (event,) = session.scalars(select(ArticleEvent)).all()
+        event.created_at -= EVENT_GRACE * 2
+    celery_app.send_task("worker.tasks.redispatch_article_events")
+    wait_until(lambda: events(sessions)[0].handled_at is not None)
+
+
+def test_beat_starts_and_schedules_the_event_sweeper(
+    settings_env: dict[str, str], tmp_path: Path
+) -> None:
+    log = tmp_path / "beat.log"
+    with log.open("wb") as handle:
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "worker", "beat", "--loglevel=DEBUG"],
+            env={**os.environ, **settings_env},
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(lambda: b"redispatch-article-events" in log.read_bytes(), timeout=30, why=log)
+    finally:
+        beat.terminate()
+        beat.wait(timeout=30)
+    assert any((tmp_path / "data").glob("celerybeat-schedule*"))

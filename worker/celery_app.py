@@ -52,6 +52,7 @@ def redis_url(settings: Settings) -> str:
 def connect(settings: Settings) -> str:
     """Point the Celery app at its broker; returns the Redis URL in use."""
     url = redis_url(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
     app.conf.broker_url = settings.broker_url or url
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
     return url
