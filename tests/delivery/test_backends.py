@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -9,12 +10,16 @@ import pytest
 
 from tests.conftest import SmtpSink, free_port
 from worker.delivery import (
+    ConnectionFailedError,
     ConsoleBackend,
     FileBackend,
     PermanentDeliveryError,
     SmtpBackend,
     TemporaryDeliveryError,
+    UncertainDeliveryError,
+    build_message,
 )
+from worker.digests import RenderedDigest
 
 
 def message(to: str = "camille@example.org") -> EmailMessage:
@@ -38,10 +43,12 @@ def test_smtp_sends_many_messages_over_one_connection(smtp_server: SmtpSink) -> 
 
 
 def test_smtp_reconnects_when_the_server_dropped_the_connection(smtp_server: SmtpSink) -> None:
-    with SmtpBackend(smtp_server.url) as backend:
+    with SmtpBackend(smtp_server.url, idle_check_after=0) as backend:
         backend.send(message("a@example.org"))
         assert backend._connection is not None
-        backend._connection.sock.close()  # as an idle timeout on the server side would
+        backend._connection.sock.shutdown(
+            socket.SHUT_RDWR
+        )  # as an idle timeout on the server side would
         backend.send(message("b@example.org"))
     assert smtp_server.per_recipient() == {"a@example.org": 1, "b@example.org": 1}
 
@@ -58,10 +65,44 @@ def test_smtp_5xx_is_permanent_and_4xx_temporary(smtp_server: SmtpSink) -> None:
     assert smtp_server.per_recipient() == {"ok@example.org": 1}
 
 
-def test_smtp_unreachable_server_is_temporary() -> None:
+def test_smtp_unreachable_server_fails_the_connection() -> None:
     backend = SmtpBackend(f"smtp://127.0.0.1:{free_port()}", timeout=2)
-    with pytest.raises(TemporaryDeliveryError, match="cannot connect"):
+    with pytest.raises(ConnectionFailedError, match="cannot connect"):
         backend.open()
+
+
+def test_a_connection_lost_mid_message_is_uncertain_and_not_resent(smtp_server: SmtpSink) -> None:
+    with SmtpBackend(smtp_server.url) as backend:
+        backend.send(message("a@example.org"))
+        assert backend._connection is not None
+        backend._connection.sock.shutdown(
+            socket.SHUT_RDWR
+        )  # dies with no idle spell to notice it first
+        with pytest.raises(UncertainDeliveryError):
+            backend.send(message("b@example.org"))
+        backend.send(message("c@example.org"))  # the next message reconnects
+    assert smtp_server.per_recipient() == {"a@example.org": 1, "c@example.org": 1}
+
+
+def test_list_unsubscribe_header_is_never_encoded_or_folded() -> None:
+    rendered = RenderedDigest(subject="La Matinale – mardi", html="<p>[[name]]</p>", text="x")
+    url = "https://www.lequotidien.example/unsubscribe/" + "A" * 120
+    built = build_message(
+        rendered,
+        sender="La Matinale <matinale@lequotidien.example>",
+        reply_to=None,
+        recipient_email="camille@example.org",
+        recipient_name="Camille [[email]]",
+        unsubscribe_url=url,
+        unsubscribe_mailto="mailto:unsubscribe@lequotidien.example?subject=" + "B" * 120,
+        list_id="La Matinale <la-matinale.lequotidien.example>",
+    )
+    raw = bytes(built)
+    assert f"List-Unsubscribe: <{url}>, <mailto:unsubscribe@".encode() in raw
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
+    assert b"=?utf-8?" not in raw.split(b"List-Unsubscribe:")[1].split(b"\r\n")[0]
+    # a value that looks like a marker is not expanded a second time
+    assert "Camille [[email]]" in built.get_body(("html",)).get_content()
 
 
 def test_smtp_url_options() -> None:

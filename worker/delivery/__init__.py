@@ -1,6 +1,7 @@
 """Delivery: email backends and the batch sender that uses them."""
 
 from worker.delivery._backends import (
+    ConnectionFailedError,
     ConsoleBackend,
     DeliveryError,
     EmailBackend,
@@ -8,12 +9,14 @@ from worker.delivery._backends import (
     PermanentDeliveryError,
     SmtpBackend,
     TemporaryDeliveryError,
+    UncertainDeliveryError,
 )
 from worker.delivery._message import build_message
 from worker.delivery._send import BatchOutcome, backend_for, send_batch
 
 __all__ = [
     "BatchOutcome",
+    "ConnectionFailedError",
     "ConsoleBackend",
     "DeliveryError",
     "EmailBackend",
@@ -21,6 +24,7 @@ __all__ = [
     "PermanentDeliveryError",
     "SmtpBackend",
     "TemporaryDeliveryError",
+    "UncertainDeliveryError",
     "backend_for",
     "build_message",
     "send_batch",

@@ -5,8 +5,11 @@ django's mail backends do. Failures raise our own errors: :class:`TemporaryDeliv
 is worth retrying, :class:`PermanentDeliveryError` is not.
 
     DeliveryError
-     ├── TemporaryDeliveryError   4xx, a dropped connection, a timeout: retry later
-     └── PermanentDeliveryError   5xx for that recipient: the address bounced
+     ├── TemporaryDeliveryError      4xx for this message: retry it later
+     │    └── ConnectionFailedError  no connection to the server: retry the whole batch later
+     ├── UncertainDeliveryError      the connection died mid-message: it may have arrived,
+     │                               so it is recorded as unknown and never sent again
+     └── PermanentDeliveryError      5xx for that recipient: the address bounced
 """
 
 from __future__ import annotations
@@ -28,6 +31,14 @@ class DeliveryError(Exception):
 
 class TemporaryDeliveryError(DeliveryError):
     """The server or the network failed for now; the same message may succeed later."""
+
+
+class ConnectionFailedError(TemporaryDeliveryError):
+    """No connection could be made: every message of the batch would fail the same way."""
+
+
+class UncertainDeliveryError(DeliveryError):
+    """The server went away while the message was in flight; resending risks a duplicate."""
 
 
 class PermanentDeliveryError(DeliveryError):
@@ -67,7 +78,7 @@ class SmtpBackend(_Backend):
     SMTP_URL: smtp://user:password@host:587?starttls=true, smtps://user:password@host:465.
     """
 
-    def __init__(self, url: str, *, timeout: float = 30) -> None:
+    def __init__(self, url: str, *, timeout: float = 30, idle_check_after: float = 10) -> None:
         parts = urlsplit(url)
         options = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
         self.implicit_tls = parts.scheme == "smtps"
@@ -77,7 +88,9 @@ class SmtpBackend(_Backend):
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
+        self.idle_check_after = idle_check_after
         self._connection: smtplib.SMTP | None = None
+        self._last_used = 0.0
 
     def open(self) -> None:
         if self._connection is not None:
@@ -95,7 +108,7 @@ class SmtpBackend(_Backend):
             if self.username and self.password:
                 connection.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
-            raise TemporaryDeliveryError(
+            raise ConnectionFailedError(
                 f"cannot connect to {self.host}:{self.port}: {exc}"
             ) from exc
         self._connection = connection
@@ -111,27 +124,38 @@ class SmtpBackend(_Backend):
             self._connection = None
 
     def send(self, message: EmailMessage) -> None:
-        """Send, reconnecting once if the server dropped the idle connection."""
-        for attempt in (1, 2):
-            self.open()
-            assert self._connection is not None
+        """Send over the open connection, first replacing it if the server dropped it idle.
+
+        Once the message is on its way, a lost connection is never answered by sending it
+        again: the server may have queued it before hanging up.
+        """
+        self._replace_if_dropped()
+        assert self._connection is not None
+        try:
+            self._connection.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise _classify(*next(iter(exc.recipients.values()))) from exc
+        except smtplib.SMTPResponseException as exc:
+            raise _classify(exc.smtp_code, exc.smtp_error) from exc
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self._connection = None
+            raise UncertainDeliveryError(f"connection lost while sending: {exc}") from exc
+        finally:
+            self._last_used = time.monotonic()
+
+    def _replace_if_dropped(self) -> None:
+        """A NOOP after an idle spell finds a connection the server closed, before any
+        message is at stake; back to back sends skip it."""
+        if (
+            self._connection is not None
+            and time.monotonic() - self._last_used >= self.idle_check_after
+        ):
             try:
-                refused = self._connection.send_message(message)
-            except smtplib.SMTPServerDisconnected as exc:
+                self._connection.noop()
+            except (smtplib.SMTPException, OSError):
+                self._connection.close()
                 self._connection = None
-                if attempt == 2:
-                    raise TemporaryDeliveryError(f"server disconnected: {exc}") from exc
-                continue
-            except smtplib.SMTPRecipientsRefused as exc:
-                raise _classify(*next(iter(exc.recipients.values()))) from exc
-            except smtplib.SMTPResponseException as exc:
-                raise _classify(exc.smtp_code, exc.smtp_error) from exc
-            except OSError as exc:
-                self._connection = None
-                raise TemporaryDeliveryError(f"connection failed: {exc}") from exc
-            if refused:
-                raise _classify(*next(iter(refused.values())))
-            return
+        self.open()
 
 
 def _classify(code: int, reply: bytes | str) -> DeliveryError:

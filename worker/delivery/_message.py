@@ -15,6 +15,11 @@ from email.utils import format_datetime, make_msgid, parseaddr
 from worker.digests import RenderedDigest, personalize
 from worker.store import utcnow
 
+# RFC 5322 allows 998 characters a line. The default 78 makes the email package fold long
+# headers into RFC 2047 encoded words, which turns List-Unsubscribe's URLs into text no
+# mailbox provider can follow.
+POLICY = SMTP.clone(max_line_length=998)
+
 
 def one_line(value: str) -> str:
     return " ".join(value.split())
@@ -36,7 +41,7 @@ def build_message(
         {"name": recipient_name, "email": recipient_email, "unsubscribe_url": unsubscribe_url},
     )
     sender_name, sender_address = parseaddr(one_line(sender))
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=POLICY)
     message["Subject"] = one_line(personal.subject)
     message["From"] = _address(sender_name, sender_address)
     message["To"] = _address(recipient_name, recipient_email)

@@ -2,24 +2,28 @@
 
 Each claim is committed before the send and each result right after it, so a task that is
 retried or redelivered skips what another attempt already took, and a worker killed mid-send
-leaves exactly one row in ``sending`` (later marked ``unknown``, never resent).
+leaves exactly one row in ``sending`` (later marked ``unknown``, never resent). A recipient
+deferred with a 4xx goes back to pending and the batch goes on; the task is then retried
+for what was deferred only. A server that cannot be reached stops the batch at once.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.delivery._backends import (
+    ConnectionFailedError,
     ConsoleBackend,
     EmailBackend,
     FileBackend,
     PermanentDeliveryError,
     SmtpBackend,
     TemporaryDeliveryError,
+    UncertainDeliveryError,
 )
 from worker.delivery._message import build_message
 from worker.digests import RenderedDigest
@@ -34,7 +38,9 @@ log = logging.getLogger(__name__)
 class BatchOutcome:
     sent: int = 0
     bounced: int = 0
+    unknown: int = 0
     skipped: int = 0
+    deferred: list[str] = field(default_factory=list)
 
 
 def backend_for(settings: Settings) -> EmailBackend:
@@ -85,17 +91,39 @@ def send_batch(
             try:
                 backend.send(message)
             except PermanentDeliveryError as exc:
-                with sessions.begin() as session:
-                    digests.record(session, delivery_id, DeliveryStatus.BOUNCED, error=str(exc))
+                _record(sessions, delivery_id, DeliveryStatus.BOUNCED, str(exc))
                 outcome.bounced += 1
-                continue
-            except TemporaryDeliveryError:
+            except UncertainDeliveryError as exc:
+                _record(sessions, delivery_id, DeliveryStatus.UNKNOWN, str(exc))
+                outcome.unknown += 1
+            except ConnectionFailedError:
                 with sessions.begin() as session:
                     digests.release(session, delivery_id)
                 raise
-            with sessions.begin() as session:
-                digests.record(
-                    session, delivery_id, DeliveryStatus.SENT, message_id=message["Message-ID"]
+            except TemporaryDeliveryError as exc:
+                # This recipient's server says "later"; the others need not wait for it.
+                with sessions.begin() as session:
+                    digests.release(session, delivery_id)
+                outcome.deferred.append(str(exc))
+            else:
+                _record(
+                    sessions, delivery_id, DeliveryStatus.SENT, message_id=message["Message-ID"]
                 )
-            outcome.sent += 1
+                outcome.sent += 1
+    if outcome.deferred:
+        raise TemporaryDeliveryError(
+            f"{len(outcome.deferred)} deferred, first: {outcome.deferred[0]}"
+        )
     return outcome
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    delivery_id: int,
+    status: DeliveryStatus,
+    error: str = "",
+    *,
+    message_id: str = "",
+) -> None:
+    with sessions.begin() as session:
+        digests.record(session, delivery_id, status, error=error, message_id=message_id)
