@@ -81,10 +81,10 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     url: str = request.getfixturevalue(f"{request.param}_url")
     upgrade(url)
     yield url
-    _truncate(url)
+    truncate(url)
 
 
-def _truncate(url: str) -> None:
+def truncate(url: str) -> None:
     engine = get_engine(url)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as connection:

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,7 +16,7 @@ from tests.conftest import SmtpSink, WorkerProcess, wait_until
 from tests.db import create_article, create_subscriber
 from worker.articles import ArticleRecord, import_records
 from worker.celery_app import app as celery_app
-from worker.delivery import SmtpBackend, send_batch
+from worker.delivery import SmtpBackend, TemporaryDeliveryError, send_batch
 from worker.digests import prepare_digest
 from worker.dispatch import announce_article, queue_digest
 from worker.settings import Settings
@@ -167,7 +168,7 @@ def test_an_event_whose_publish_was_lost_is_redispatched(
         (event,) = session.scalars(select(ArticleEvent)).all()
         event.created_at -= EVENT_GRACE * 2
     celery_app.send_task("worker.tasks.redispatch_article_events")
-    wait_until(lambda: events(sessions)[0].handled_at is not None)
+    wait_until(lambda: events(sessions)[0].handled_at is not None, why=worker.log)
 
 
 def test_beat_starts_and_schedules_the_event_sweeper(
@@ -187,3 +188,34 @@ def test_beat_starts_and_schedules_the_event_sweeper(
         beat.terminate()
         beat.wait(timeout=30)
     assert any((tmp_path / "data").glob("celerybeat-schedule*"))
+
+
+def test_a_deferred_recipient_does_not_hold_up_the_rest_of_the_batch(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
+) -> None:
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        create_article(session)
+        for n in range(4):
+            create_subscriber(session, f"s{n}@example.org", matinale)
+        digest, _ = prepare_digest(
+            session,
+            "la-matinale",
+            settings.file.newsletters["la-matinale"],
+            now=datetime(2026, 11, 24, 7, tzinfo=UTC),
+            timezone="Europe/Paris",
+        )
+        digests.set_status(session, digest, DigestStatus.SENDING)
+        (batch,) = list(digests.pending_batches(session, digest.id, 500))
+        digest_id = digest.id
+    smtp_server.refuse["s0@example.org"] = "452 4.2.2 Mailbox full, try later"
+
+    with pytest.raises(TemporaryDeliveryError, match="1 deferred, first: 452"):
+        send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
+    assert smtp_server.per_recipient() == {f"s{n}@example.org": 1 for n in (1, 2, 3)}
+
+    del smtp_server.refuse["s0@example.org"]  # the retry sends only what was deferred
+    retry = send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
+    assert (retry.sent, retry.skipped) == (1, 3)
+    assert set(smtp_server.per_recipient().values()) == {1}

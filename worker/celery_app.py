@@ -10,9 +10,11 @@ event), never through Celery.
 from __future__ import annotations
 
 from celery import Celery
+from celery.signals import worker_process_init
 
 from worker.embedded_redis import EmbeddedRedis
 from worker.settings import Settings
+from worker.store import dispose_engines
 
 app = Celery("newsroom", include=["worker.tasks"])
 app.conf.update(
@@ -56,3 +58,8 @@ def connect(settings: Settings) -> str:
     app.conf.broker_url = settings.broker_url or url
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
     return url
+
+
+@worker_process_init.connect
+def _fresh_connections_after_fork(**_: object) -> None:
+    dispose_engines()

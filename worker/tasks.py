@@ -67,8 +67,13 @@ def send_digest(digest_id: int) -> None:
             digests.set_status(session, digest, DigestStatus.SENDING)
         if digest.status is not DigestStatus.SENDING:
             return
+    # SENDING is committed before any batch is published: a batch that starts at once must
+    # find the digest sending, or it would skip its rows.
+    with sessions.begin() as session:
         for batch in digests.pending_batches(session, digest_id, BATCH_SIZE):
             send_digest_batch.delay(digest_id, batch)
+        digest = digests.get(session, digest_id)
+        assert digest is not None
         digests.finish_if_done(session, digest)
 
 

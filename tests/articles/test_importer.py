@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -9,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import truncate
 from worker.articles import ArticleRecord, import_records
-from worker.store import Article, ArticleEvent
+from worker.store import Article, ArticleEvent, session_factory, upgrade
 
 RECORD = ArticleRecord(
     url="https://www.lequotidien.example/politique/censure",
@@ -75,3 +77,29 @@ def test_a_record_the_database_refuses_is_reported_and_the_rest_lands(
     assert [a.url for a in articles] == ["https://www.lequotidien.example/ok"]
     (error,) = summary.rejected
     assert str(error).startswith("feed.xml: record 1 (https://www.lequotidien.example/x): ")
+
+
+@pytest.fixture
+def postgres_sessions(postgresql_url: str) -> Iterator[sessionmaker[Session]]:
+    """PostgreSQL only: the test needs a constraint SQLite does not enforce (VARCHAR length)."""
+    upgrade(postgresql_url)
+    yield session_factory(postgresql_url)
+    truncate(postgresql_url)
+
+
+def test_a_rejected_record_does_not_cancel_the_announcements_before_it(
+    postgres_sessions: sessionmaker[Session],
+) -> None:
+    sessions = postgres_sessions
+    records = [
+        replace(RECORD, url="https://www.lequotidien.example/1"),
+        replace(RECORD, url="https://www.lequotidien.example/2", author="x" * 600),
+        replace(RECORD, url="https://www.lequotidien.example/3"),
+    ]
+    announced: list[int] = []
+    with sessions.begin() as session:
+        summary = import_records(session, records, source="test", announce=announced.append)
+    _, events = stored(sessions)
+    assert summary.imported == 2
+    assert sorted(announced) == sorted(e.id for e in events)
+    assert len(announced) == 2

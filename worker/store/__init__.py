@@ -4,7 +4,7 @@ DAO functions take a session and never commit: the caller decides where a transa
 """
 
 from worker.store import articles, digests, newsletters, subscribers
-from worker.store._db import get_engine, on_commit, session_factory, upgrade
+from worker.store._db import dispose_engines, get_engine, on_commit, session_factory, upgrade
 from worker.store._models import (
     Article,
     ArticleEvent,
@@ -42,6 +42,7 @@ __all__ = [
     "SubscriptionStatus",
     "articles",
     "digests",
+    "dispose_engines",
     "get_engine",
     "newsletters",
     "on_commit",

@@ -25,9 +25,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _AFTER_COMMIT = "newsroom_after_commit"
 
 
-@cache
+_ENGINES: dict[str, Engine] = {}
+
+
 def get_engine(database_url: str) -> Engine:
     """One pooled engine per URL and process."""
+    if database_url not in _ENGINES:
+        _ENGINES[database_url] = _create_engine(database_url)
+    return _ENGINES[database_url]
+
+
+def _create_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True)
@@ -35,6 +43,7 @@ def get_engine(database_url: str) -> Engine:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None hands transaction control to the "begin" hook below.
     engine = create_engine(url, connect_args={"isolation_level": None, "timeout": 30})
+    # (the driver's timeout is SQLite's busy timeout: wait up to 30 s for a writer)
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -42,7 +51,6 @@ def get_engine(database_url: str) -> Engine:
         # WAL lets the CLI read while a worker writes; foreign keys are off by default.
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -78,7 +86,16 @@ def _run_after_commit(session: Session) -> None:
 
 @event.listens_for(Session, "after_rollback")
 def _drop_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # only a savepoint was rolled back: what the transaction still holds stands
     session.info.pop(_AFTER_COMMIT, None)
+
+
+def dispose_engines() -> None:
+    """Forget pooled connections inherited through fork (Celery's prefork children): a
+    socket shared by two processes corrupts both conversations with the database."""
+    for engine in _ENGINES.values():
+        engine.dispose(close=False)
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

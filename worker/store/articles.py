@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from worker.store._models import Article, ArticleEvent, utcnow
@@ -28,14 +28,15 @@ def find(session: Session, reference: str) -> Article | None:
     return get_by_url(session, reference)
 
 
-def latest(
-    session: Session, *, limit: int, language: str | None = None, since: datetime | None = None
-) -> Sequence[Article]:
-    query = select(Article).order_by(Article.published_at.desc(), Article.id.desc()).limit(limit)
+def latest(session: Session, *, limit: int, language: str | None = None) -> Sequence[Article]:
+    newest_first = (Article.published_at.desc().nulls_last(), Article.id.desc())
+    query = select(Article).order_by(*newest_first).limit(limit)
     if language:
-        query = query.where(Article.language.startswith(language))
-    if since:
-        query = query.where(Article.published_at > since)
+        # "fr" matches fr, fr-FR and fr-CA; no LIKE, where "_" would be a wildcard
+        query = query.where(
+            (Article.language == language)
+            | (func.substr(Article.language, 1, len(language) + 1) == f"{language}-")
+        )
     return session.scalars(query).all()
 
 
