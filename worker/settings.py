@@ -7,6 +7,7 @@ python-dotenv; variables already set in the environment win, as twelve-factor ap
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -256,13 +257,16 @@ def _local_secret_key(data_dir: Path) -> str:
     keeping every process of the same data directory on the same key.
     """
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-        handle.write(key)
-    return key
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        draft = data_dir / f".secret_key.{os.getpid()}"
+        with os.fdopen(os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        # link() never replaces: of two processes starting at once, both end on one full key
+        with contextlib.suppress(FileExistsError):
+            os.link(draft, path)
+        draft.unlink()
+    return path.read_text().strip()
 
 
 def load_file_config(path: Path) -> FileConfig:
