@@ -71,7 +71,7 @@ def run(settings: Settings, samples: Path, *, console: Console, timeout: float =
             f"{summary.unchanged} unchanged"
         )
         added = _add_subscribers(sessions, samples / "subscribers.csv")
-        console.print(f"subscribers: {added} confirmed sample subscriptions")
+        console.print(f"subscribers: {added} sample subscriptions in place")
 
         queued: dict[str, int] = {}
         for slug in settings.file.newsletters:
@@ -98,7 +98,8 @@ def run(settings: Settings, samples: Path, *, console: Console, timeout: float =
         )
     console.print(f"The database is {mask_url(settings.database_url)}.")
     console.print(f"The worker's log is {worker_log}.")
-    console.print("Next: `newsroom articles list`, `newsroom digest status ID`.")
+    command = Path(sys.executable).parent / "newsroom"
+    console.print(f"Next: `{command} articles list`, `{command} digest status ID`.")
     return report
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import re
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -26,6 +27,7 @@ from worker.settings import EMAIL_TEMPLATES_DIR
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 PERSONAL_FIELDS = ("name", "email", "unsubscribe_url")
+_MARKER = re.compile(r"\[\[(" + "|".join(PERSONAL_FIELDS) + r")\]\]")
 
 
 @dataclass(frozen=True)
@@ -88,13 +90,12 @@ def render_digest(
 
 
 def personalize(rendered: RenderedDigest, values: dict[str, str]) -> RenderedDigest:
-    """Fill the per-subscriber markers; HTML gets escaped values, text gets them as they are."""
-    text, body = rendered.text, rendered.html
-    for field in PERSONAL_FIELDS:
-        marker = f"[[{field}]]"
-        value = values.get(field, "")
-        text = text.replace(marker, value)
-        body = body.replace(marker, html.escape(value))
+    """Fill the per-subscriber markers; HTML gets escaped values, text gets them as they are.
+
+    One pass over each part, so a value that itself looks like a marker stays as typed.
+    """
+    text = _MARKER.sub(lambda m: values.get(m[1], ""), rendered.text)
+    body = _MARKER.sub(lambda m: html.escape(values.get(m[1], "")), rendered.html)
     return RenderedDigest(subject=rendered.subject, html=body, text=text)
 
 
