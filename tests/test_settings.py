@@ -151,3 +151,14 @@ def test_local_secret_key_is_stable_per_data_dir(tmp_path: Path) -> None:
     assert len(first) > 40
     assert load_settings(env).secret_key == first
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_bad_sender_and_missing_template_are_named(tmp_path: Path) -> None:
+    text = VALID.replace(
+        'sender = "La Matinale <matinale@lequotidien.example>"', 'sender = "La Matinale"'
+    ).replace("max_items = 5\n", 'max_items = 5\ntemplate = "nope"\n', 1)
+    with pytest.raises(ConfigError) as error:
+        load(tmp_path, text)
+    message = str(error.value)
+    assert "newsletters.la-matinale.sender: 'La Matinale' is not an address" in message
+    assert "newsletters.la-matinale.template: templates/email/nope/ lacks subject.txt" in message

@@ -14,6 +14,7 @@ import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -72,6 +73,28 @@ class NewsletterConfig(_Strict):
     reply_to: str | None = None
     template: str = "digest"
     max_items: Annotated[int, Field(ge=1, le=100)] = 10
+
+    @field_validator("sender", "reply_to")
+    @classmethod
+    def _check_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            address = parseaddr(value)[1]
+            local, _, domain = address.rpartition("@")
+            if not local or "." not in domain or any(c in value for c in "\r\n"):
+                raise ValueError(f"{value!r} is not an address such as 'Name <news@example.org>'")
+        return value
+
+    @field_validator("template")
+    @classmethod
+    def _check_template(cls, value: str) -> str:
+        missing = [
+            name
+            for name in ("subject.txt", "body.txt", "body.html")
+            if not (EMAIL_TEMPLATES_DIR / value / name).is_file()
+        ]
+        if missing:
+            raise ValueError(f"templates/email/{value}/ lacks {', '.join(missing)}")
+        return value
 
 
 class SocialAccountConfig(_Strict):
