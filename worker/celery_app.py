@@ -9,6 +9,9 @@ event), never through Celery.
 
 from __future__ import annotations
 
+from functools import cache
+
+import redis
 from celery import Celery
 from celery.signals import worker_process_init
 
@@ -33,13 +36,8 @@ app.conf.update(
     worker_send_task_events=True,
     timezone="UTC",
     enable_utc=True,
-    beat_schedule={
-        "redispatch-article-events": {
-            "task": "worker.tasks.redispatch_article_events",
-            "schedule": 60.0,
-        },
-    },
 )
+_redis_url: str | None = None
 
 
 def redis_url(settings: Settings) -> str:
@@ -52,12 +50,37 @@ def redis_url(settings: Settings) -> str:
 
 
 def connect(settings: Settings) -> str:
-    """Point the Celery app at its broker; returns the Redis URL in use."""
-    url = redis_url(settings)
+    """Point the Celery app at its broker and beat at its schedule; returns the Redis URL."""
+    global _redis_url
+    _redis_url = redis_url(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
-    app.conf.broker_url = settings.broker_url or url
+    app.conf.broker_url = settings.broker_url or _redis_url
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
-    return url
+    every = settings.file.delivery.sweep_seconds
+    app.conf.beat_schedule = {
+        "redispatch-article-events": {
+            "task": "worker.tasks.redispatch_article_events",
+            "schedule": 60.0,
+        },
+        "sweep-digests": {"task": "worker.tasks.sweep_digests", "schedule": every},
+        "queue-scheduled-digests": {
+            "task": "worker.tasks.queue_scheduled_digests",
+            "schedule": every,
+        },
+    }
+    return _redis_url
+
+
+def current_redis() -> redis.Redis:
+    """The Redis of this process's connect() (schedule, rate limits, locks)."""
+    if _redis_url is None:
+        raise RuntimeError("connect(settings) first")
+    return _client(_redis_url)
+
+
+@cache
+def _client(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url.replace("redis+socket://", "unix://"))
 
 
 @worker_process_init.connect

@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from croniter import croniter
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -66,13 +67,45 @@ class SiteConfig(_Strict):
         return _timezone(value)
 
 
+class ScheduleConfig(_Strict):
+    """When a newsletter goes out by itself: a cron expression read in its own time zone, so
+    "0 7 * * 1-5" means 07:00 in Paris in winter and in summer alike."""
+
+    cron: str
+    timezone: str = "UTC"
+
+    @field_validator("cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError(f"{value!r} is not a 5-field cron expression such as '0 7 * * 1-5'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return _timezone(value)
+
+
+Rate = Annotated[float, Field(gt=0)]
+
+
 class NewsletterConfig(_Strict):
     title: str
     language: Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")] = "en"
     sender: str
     reply_to: str | None = None
     template: str = "digest"
+    # Selection: articles in the newsletter's language, of these sections or tags (none: all),
+    # published since the previous digest when since_previous is on.
+    sections: list[str] = []
+    tags: list[str] = []
+    since_previous: bool = True
+    order: Literal["newest", "oldest"] = "newest"
     max_items: Annotated[int, Field(ge=1, le=100)] = 10
+    schedule: ScheduleConfig | None = None
+    # Messages per second for this newsletter, on top of the provider's limit.
+    rate_per_second: Rate | None = None
 
     @field_validator("sender", "reply_to")
     @classmethod
@@ -109,10 +142,25 @@ class SocialConfig(_Strict):
     accounts: dict[str, SocialAccountConfig] = {}
 
 
+class DeliveryConfig(_Strict):
+    """How digests are delivered; the defaults suit one SMTP relay and a few workers."""
+
+    batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
+    # The SMTP provider's limit, shared by every worker through Redis.
+    rate_per_second: Rate | None = None
+    # A row claimed this long ago with no result lost its worker mid-send: unknown.
+    stale_claim_seconds: Annotated[float, Field(ge=1)] = 300
+    # A sending digest with pending rows and no claim for this long is dispatched again.
+    stall_seconds: Annotated[float, Field(ge=1)] = 120
+    # How often beat runs the digest sweeper and the scheduler.
+    sweep_seconds: Annotated[float, Field(ge=1)] = 30
+
+
 class FileConfig(_Strict):
     """The shape of ``config/newsroom.toml``."""
 
     site: SiteConfig = SiteConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
     newsletters: dict[str, NewsletterConfig] = {}
     social: SocialConfig = SocialConfig()
 

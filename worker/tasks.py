@@ -2,26 +2,37 @@
 
 Arguments are ids and plain JSON values. Retries are only for failures that can pass
 (a server answering 4xx, a dropped connection); everything else is recorded and left alone.
+Recovery does not wait for Celery: with the Redis broker an unacknowledged message comes
+back only after the visibility timeout (an hour), so beat runs ``sweep_digests``, which
+re-dispatches the pending rows of a stalled digest and marks rows orphaned mid-send as
+unknown. Dispatching twice is harmless: every row is claimed before it is sent.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import articles
-from worker.celery_app import app
-from worker.delivery import TemporaryDeliveryError, backend_for, send_batch
-from worker.settings import get_settings
+from worker.celery_app import app, current_redis
+from worker.delivery import (
+    RateLimiter,
+    TemporaryDeliveryError,
+    backend_for,
+    send_batch,
+    throttle,
+)
+from worker.digests import queue_scheduled
+from worker.settings import Settings, get_settings
 from worker.store import DigestStatus, digests, session_factory, utcnow
 from worker.store import articles as article_store
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
 # An event still unhandled after this long lost its after-commit publish (a crash between
 # the commit and the broker): the sweeper publishes it again.
 EVENT_GRACE = timedelta(minutes=2)
@@ -39,11 +50,9 @@ def backoff(retries: int) -> int:
 @app.task(name="worker.tasks.article_published")
 def article_published(event_id: int) -> None:
     with _sessions().begin() as session:
-        event = article_store.get_event(session, event_id)
-        if event is None or event.handled_at is not None:
-            return
-        articles.on_published(session, event.article)
-        event.handled_at = utcnow()
+        event = article_store.claim_event(session, event_id)
+        if event is not None:
+            articles.on_published(session, event.article)
 
 
 @app.task(name="worker.tasks.redispatch_article_events")
@@ -56,25 +65,29 @@ def redispatch_article_events() -> int:
 
 
 @app.task(name="worker.tasks.send_digest")
-def send_digest(digest_id: int) -> None:
-    """Start a digest and fan its pending deliveries out in batches."""
+def send_digest(digest_id: int) -> int:
+    """Start (or carry on) a digest: fan its pending rows out in batches."""
+    settings = get_settings()
     sessions = _sessions()
     with sessions.begin() as session:
         digest = digests.get(session, digest_id)
         if digest is None:
-            return
+            return 0
+        if digest.status is DigestStatus.QUEUED and (digest.scheduled_at or utcnow()) > utcnow():
+            return 0  # queued for later: the scheduler dispatches it when its time comes
         if digest.status is DigestStatus.QUEUED:
             digests.set_status(session, digest, DigestStatus.SENDING)
         if digest.status is not DigestStatus.SENDING:
-            return
+            return 0
     # SENDING is committed before any batch is published: a batch that starts at once must
     # find the digest sending, or it would skip its rows.
+    batches = 0
     with sessions.begin() as session:
-        for batch in digests.pending_batches(session, digest_id, BATCH_SIZE):
+        for batch in digests.pending_batches(session, digest_id, settings.file.delivery.batch_size):
             send_digest_batch.delay(digest_id, batch)
-        digest = digests.get(session, digest_id)
-        assert digest is not None
-        digests.finish_if_done(session, digest)
+            batches += 1
+        digests.finish_if_done(session, digest_id)
+    return batches
 
 
 @app.task(bind=True, name="worker.tasks.send_digest_batch", max_retries=8)
@@ -82,7 +95,14 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
     settings = get_settings()
     sessions = _sessions()
     try:
-        outcome = send_batch(sessions, settings, backend_for(settings), digest_id, delivery_ids)
+        outcome = send_batch(
+            sessions,
+            settings,
+            backend_for(settings),
+            digest_id,
+            delivery_ids,
+            throttle=_throttle(settings, sessions, digest_id),
+        )
     except TemporaryDeliveryError as exc:
         if self.request.retries >= self.max_retries:
             with sessions.begin() as session:
@@ -91,13 +111,69 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     else:
         log.info(
-            "digest %s batch: %s sent, %s bounced, %s skipped",
+            "digest %s batch of %s: %s sent, %s bounced, %s unknown, %s skipped",
             digest_id,
+            len(delivery_ids),
             outcome.sent,
             outcome.bounced,
+            outcome.unknown,
             outcome.skipped,
         )
     with sessions.begin() as session:
+        digests.finish_if_done(session, digest_id)
+
+
+def _throttle(
+    settings: Settings, sessions: sessionmaker[Session], digest_id: int
+) -> Callable[[], None]:
+    """The provider's rate and the newsletter's, both shared by every worker."""
+    with sessions.begin() as session:
         digest = digests.get(session, digest_id)
-        if digest is not None:
-            digests.finish_if_done(session, digest)
+        slug = digest.newsletter.slug if digest else ""
+    rates = {
+        "newsroom:rate:smtp": settings.file.delivery.rate_per_second,
+        f"newsroom:rate:newsletter:{slug}": (
+            settings.file.newsletters[slug].rate_per_second if slug else None
+        ),
+    }
+    limiters = [RateLimiter(current_redis(), key, rate) for key, rate in rates.items() if rate]
+    return throttle(limiters)
+
+
+@app.task(name="worker.tasks.sweep_digests")
+def sweep_digests() -> dict[str, int]:
+    """Finish what crashes and lost messages left behind (run by beat)."""
+    settings = get_settings()
+    delivery = settings.file.delivery
+    sessions = _sessions()
+    with sessions.begin() as session:
+        unknown = digests.mark_stale_claims_unknown(
+            session, older_than=timedelta(seconds=delivery.stale_claim_seconds)
+        )
+    stalled_before = utcnow() - timedelta(seconds=delivery.stall_seconds)
+    to_dispatch: list[int] = []
+    with sessions.begin() as session:
+        for digest in digests.in_status(session, DigestStatus.SENDING):
+            if digests.finish_if_done(session, digest.id):
+                continue
+            last = digests.last_activity(session, digest)
+            if last is None or last < stalled_before:
+                to_dispatch.append(digest.id)
+        for digest in digests.in_status(session, DigestStatus.QUEUED):
+            due = digest.scheduled_at or digest.created_at
+            if due < stalled_before:  # its after-commit publish was lost
+                to_dispatch.append(digest.id)
+    for digest_id in to_dispatch:
+        log.warning("digest %s stalled: dispatching its pending rows again", digest_id)
+        send_digest.delay(digest_id)
+    return {"unknown": unknown, "redispatched": len(to_dispatch)}
+
+
+@app.task(name="worker.tasks.queue_scheduled_digests")
+def queue_scheduled_digests() -> list[int]:
+    """Queue each newsletter whose cron slot has come (run by beat)."""
+    settings = get_settings()
+    queued = queue_scheduled(_sessions(), settings, now=utcnow())
+    for digest_id in queued:
+        send_digest.delay(digest_id)
+    return queued

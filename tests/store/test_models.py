@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect
@@ -114,6 +115,7 @@ def test_deliveries_only_for_confirmed_and_claimed_once(sessions: sessionmaker[S
             session, newsletter, subject="s", html="h", text="t", article_ids=[]
         )
         assert digests.add_deliveries(session, digest) == 2
+        digests.set_status(session, digest, DigestStatus.SENDING)
         digest_id = digest.id
     with sessions.begin() as session:
         (batch,) = list(digests.pending_batches(session, digest_id, 500))
@@ -144,21 +146,120 @@ def test_pending_batches_are_keyset_pages(sessions: sessionmaker[Session]) -> No
     assert sorted(flat) == flat
 
 
+def sending_digest(session: Session, emails: list[str]) -> tuple[int, list[int]]:
+    newsletter = create_newsletter(session)
+    for email in emails:
+        create_subscriber(session, email, newsletter)
+    digest = digests.create(session, newsletter, subject="s", html="h", text="t", article_ids=[])
+    digests.add_deliveries(session, digest)
+    digests.set_status(session, digest, DigestStatus.SENDING)
+    (batch,) = list(digests.pending_batches(session, digest.id, 100))
+    return digest.id, batch
+
+
 def test_digest_finishes_only_when_no_row_is_open(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        newsletter = create_newsletter(session)
-        create_subscriber(session, "a@example.org", newsletter)
-        digest = digests.create(
-            session, newsletter, subject="s", html="h", text="t", article_ids=[]
-        )
-        digests.add_deliveries(session, digest)
-        digests.set_status(session, digest, DigestStatus.SENDING)
-        assert not digests.finish_if_done(session, digest)
-        (batch,) = list(digests.pending_batches(session, digest.id, 10))
+        digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
+        assert digests.finish_if_done(session, digest_id) is None
+        digests.claim(session, batch[0])
+        digests.record(session, batch[0], DeliveryStatus.SENT)
         digests.fail_pending(session, batch, "gave up")
-        assert digests.finish_if_done(session, digest)
+        assert digests.finish_if_done(session, digest_id) is DigestStatus.SENT
+        digest = digests.get(session, digest_id)
+        assert digest is not None
         assert digest.status is DigestStatus.SENT
         assert digest.finished_at is not None
+
+
+def test_digest_where_nothing_could_be_sent_is_failed(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        digest_id, batch = sending_digest(session, ["a@example.org"])
+        digests.fail_pending(session, batch, "gave up")
+        assert digests.finish_if_done(session, digest_id) is DigestStatus.FAILED
+
+
+def test_claim_stops_at_pause_and_resumes_where_it_stopped(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
+        assert digests.claim(session, batch[0])
+        digest = digests.get(session, digest_id)
+        assert digest is not None
+        assert digests.pause(session, digest)
+        assert not digests.claim(session, batch[1])
+        assert digests.finish_if_done(session, digest_id) is None  # paused is not finished
+        assert digests.resume(session, digest)
+        assert list(digests.pending_batches(session, digest_id, 10)) == [[batch[1]]]
+        assert digests.claim(session, batch[1])
+        assert not digests.resume(session, digest)
+
+
+def test_cancel_marks_what_is_left_and_stops_claims(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
+        digest = digests.get(session, digest_id)
+        assert digest is not None
+        assert digests.cancel(session, digest)
+        assert not digests.claim(session, batch[0])
+        counts = digests.counts(session, digest_id)
+        assert counts[DeliveryStatus.CANCELLED] == 2
+        assert not digests.cancel(session, digest)
+        assert not digests.resume(session, digest)
+
+
+def test_an_unsubscribe_after_queueing_is_honoured(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
+        subscriber = subscribers.get_by_email(session, "a@example.org")
+        assert subscriber is not None
+        newsletter = create_newsletter(session)
+        subscription = subscribers.subscription(session, subscriber, newsletter)
+        assert subscription is not None
+        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        session.flush()
+        assert not digests.claim(session, batch[0])
+        assert digests.skip_unconfirmed(session, batch) == 1
+        assert digests.counts(session, digest_id)[DeliveryStatus.SKIPPED] == 1
+
+
+def test_stale_claims_become_unknown(sessions: sessionmaker[Session]) -> None:
+    with sessions.begin() as session:
+        _, batch = sending_digest(session, ["a@example.org", "b@example.org"])
+        digests.claim(session, batch[0])
+        digests.claim(session, batch[1])
+        assert digests.mark_stale_claims_unknown(session, older_than=timedelta(hours=1)) == 0
+        assert digests.mark_stale_claims_unknown(session, older_than=timedelta(0)) == 2
+
+
+def test_articles_for_digest_follow_the_selection_rules(sessions: sessionmaker[Session]) -> None:
+    base = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
+    with sessions.begin() as session:
+        create_article(session, 1, published_at=base, section="politique", tags=["Budget"])
+        create_article(session, 2, published_at=base + timedelta(hours=1), tags=["sport"])
+        create_article(session, 3, published_at=base + timedelta(hours=2), section="monde")
+        create_article(session, 4, published_at=base + timedelta(hours=3), language="en")
+
+        def pick(**rules: object) -> list[str]:
+            found = articles.for_digest(
+                session,
+                **{
+                    "language": "fr",
+                    "sections": [],
+                    "tags": [],
+                    "since": None,
+                    "newest_first": True,
+                    "limit": 10,
+                    **rules,
+                },  # type: ignore[arg-type]
+            )
+            return [a.url.rsplit("-", 1)[1] for a in found]
+
+        assert pick() == ["3", "2", "1"]
+        assert pick(newest_first=False, limit=2) == ["1", "2"]
+        assert pick(sections=["politique", "monde"]) == ["3", "1"]
+        assert pick(tags=["budget"]) == ["1"]
+        assert pick(sections=["monde"], tags=["sport"]) == ["3", "2"]
+        assert pick(since=base + timedelta(minutes=30)) == ["3", "2"]
+        assert pick(language="en") == ["4"]
 
 
 def test_article_delete_cascades_to_events(sessions: sessionmaker[Session]) -> None:
@@ -169,3 +270,31 @@ def test_article_delete_cascades_to_events(sessions: sessionmaker[Session]) -> N
         session.delete(session.get(Article, article.id))
     with sessions.begin() as session:
         assert articles.unhandled_events(session, older_than=timedelta(0)) == []
+
+
+def test_migrations_keep_existing_rows(tmp_path: Path) -> None:
+    """On SQLite a migration copies tables; with foreign keys on, the copy used to cascade
+    and delete every delivery."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0001")
+    with get_engine(url).begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO newsletters (id, slug, title, language, created_at)"
+            " VALUES (1, 'n', 'N', 'fr', '2026-11-24 07:00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO subscribers (id, email, name, language, created_at)"
+            " VALUES (1, 'a@example.org', '', '', '2026-11-24 07:00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO digests (id, newsletter_id, status, subject, html, text, article_ids,"
+            " created_at) VALUES (1, 1, 'sent', 's', 'h', 't', '[]', '2026-11-24 07:00:00')"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO deliveries (digest_id, subscriber_id, status, attempts, error,"
+            " message_id) VALUES (1, 1, 'sent', 1, '', '<m@x>')"
+        )
+    upgrade(url)
+    with get_engine(url).begin() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM deliveries").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1

@@ -12,7 +12,8 @@ from worker.delivery._backends import (
     UncertainDeliveryError,
 )
 from worker.delivery._message import build_message
-from worker.delivery._send import BatchOutcome, backend_for, send_batch
+from worker.delivery._rate import RateLimiter, throttle
+from worker.delivery._send import BatchOutcome, backend_for, compose_message, send_batch, send_test
 
 __all__ = [
     "BatchOutcome",
@@ -22,10 +23,14 @@ __all__ = [
     "EmailBackend",
     "FileBackend",
     "PermanentDeliveryError",
+    "RateLimiter",
     "SmtpBackend",
     "TemporaryDeliveryError",
     "UncertainDeliveryError",
     "backend_for",
     "build_message",
+    "compose_message",
     "send_batch",
+    "send_test",
+    "throttle",
 ]

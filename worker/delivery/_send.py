@@ -10,7 +10,9 @@ for what was deferred only. A server that cannot be reached stops the batch at o
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
 from email.utils import parseaddr
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,9 +28,9 @@ from worker.delivery._backends import (
     UncertainDeliveryError,
 )
 from worker.delivery._message import build_message
-from worker.digests import RenderedDigest
+from worker.digests import Edition, RenderedDigest
 from worker.settings import Settings
-from worker.store import DeliveryStatus, DigestStatus, digests
+from worker.store import DeliveryStatus, DigestStatus, Newsletter, digests, subscribers
 from worker.subscribers import unsubscribe_token
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,8 @@ def send_batch(
     backend: EmailBackend,
     digest_id: int,
     delivery_ids: list[int],
+    *,
+    throttle: Callable[[], None] = lambda: None,
 ) -> BatchOutcome:
     outcome = BatchOutcome()
     with sessions.begin() as session:
@@ -67,48 +71,42 @@ def send_batch(
             return outcome
         newsletter = digest.newsletter
         rendered = RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text)
+        outcome.skipped += digests.skip_unconfirmed(session, delivery_ids)
         recipients = digests.recipients(session, delivery_ids)
-    config = settings.file.newsletters[newsletter.slug]
-    sender_domain = parseaddr(config.sender)[1].rpartition("@")[2]
+    ledger = _Ledger(sessions)
 
-    with backend:
+    with backend, ledger:
         for delivery_id, subscriber in recipients:
-            with sessions.begin() as session:
-                if not digests.claim(session, delivery_id):
-                    outcome.skipped += 1
-                    continue
-            token = unsubscribe_token(settings.secret_key, subscriber.id, newsletter.id)
-            message = build_message(
+            if not ledger.claim(delivery_id):
+                outcome.skipped += 1
+                continue
+            message = compose_message(
+                settings,
+                newsletter,
                 rendered,
-                sender=config.sender,
-                reply_to=config.reply_to,
-                recipient_email=subscriber.email,
-                recipient_name=subscriber.name,
-                unsubscribe_url=f"{settings.public_base_url}/unsubscribe/{token}",
-                unsubscribe_mailto=f"mailto:unsubscribe@{sender_domain}?subject={token}",
-                list_id=f"{newsletter.title} <{newsletter.slug}.{sender_domain}>",
+                email=subscriber.email,
+                name=subscriber.name,
+                token=unsubscribe_token(settings.secret_key, subscriber.id, newsletter.id),
             )
+            throttle()
             try:
                 backend.send(message)
             except PermanentDeliveryError as exc:
-                _record(sessions, delivery_id, DeliveryStatus.BOUNCED, str(exc))
+                ledger.record(delivery_id, DeliveryStatus.BOUNCED, str(exc))
+                ledger.bounce(subscriber.id, newsletter.id)
                 outcome.bounced += 1
             except UncertainDeliveryError as exc:
-                _record(sessions, delivery_id, DeliveryStatus.UNKNOWN, str(exc))
+                ledger.record(delivery_id, DeliveryStatus.UNKNOWN, str(exc))
                 outcome.unknown += 1
             except ConnectionFailedError:
-                with sessions.begin() as session:
-                    digests.release(session, delivery_id)
+                ledger.record(delivery_id, DeliveryStatus.PENDING)
                 raise
             except TemporaryDeliveryError as exc:
                 # This recipient's server says "later"; the others need not wait for it.
-                with sessions.begin() as session:
-                    digests.release(session, delivery_id)
+                ledger.record(delivery_id, DeliveryStatus.PENDING)
                 outcome.deferred.append(str(exc))
             else:
-                _record(
-                    sessions, delivery_id, DeliveryStatus.SENT, message_id=message["Message-ID"]
-                )
+                ledger.record(delivery_id, DeliveryStatus.SENT, message_id=message["Message-ID"])
                 outcome.sent += 1
     if outcome.deferred:
         raise TemporaryDeliveryError(
@@ -117,13 +115,86 @@ def send_batch(
     return outcome
 
 
-def _record(
-    sessions: sessionmaker[Session],
-    delivery_id: int,
-    status: DeliveryStatus,
-    error: str = "",
+def compose_message(
+    settings: Settings,
+    newsletter: Newsletter,
+    rendered: RenderedDigest,
     *,
-    message_id: str = "",
-) -> None:
-    with sessions.begin() as session:
-        digests.record(session, delivery_id, status, error=error, message_id=message_id)
+    email: str,
+    name: str,
+    token: str,
+) -> EmailMessage:
+    """The message of one rendered digest for one recipient."""
+    config = settings.file.newsletters[newsletter.slug]
+    sender_domain = parseaddr(config.sender)[1].rpartition("@")[2]
+    return build_message(
+        rendered,
+        sender=config.sender,
+        reply_to=config.reply_to,
+        recipient_email=email,
+        recipient_name=name,
+        unsubscribe_url=f"{settings.public_base_url}/unsubscribe/{token}",
+        unsubscribe_mailto=f"mailto:unsubscribe@{sender_domain}?subject={token}",
+        list_id=f"{newsletter.title} <{newsletter.slug}.{sender_domain}>",
+    )
+
+
+def send_test(
+    settings: Settings, backend: EmailBackend, edition: Edition, *, to: str
+) -> EmailMessage:
+    """One real copy for an editor, marked as a test, outside any ledger. Its unsubscribe
+    link is signed for no subscriber, so following it changes nothing."""
+    rendered = replace(edition.rendered, subject=f"[TEST] {edition.rendered.subject}")
+    message = compose_message(
+        settings,
+        edition.newsletter,
+        rendered,
+        email=to,
+        name="",
+        token=unsubscribe_token(settings.secret_key, 0, edition.newsletter.id),
+    )
+    with backend:
+        backend.send(message)
+    return message
+
+
+class _Ledger:
+    """Writes a message's result in the same transaction that claims the next row: one
+    commit a message instead of two, and still no send without a committed claim."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self._results: list[Callable[[Session], object]] = []
+
+    def claim(self, delivery_id: int) -> bool:
+        with self.sessions.begin() as session:
+            self._write(session)
+            return digests.claim(session, delivery_id)
+
+    def record(
+        self, delivery_id: int, status: DeliveryStatus, error: str = "", *, message_id: str = ""
+    ) -> None:
+        self._results.append(
+            lambda session: digests.record(
+                session, delivery_id, status, error=error, message_id=message_id
+            )
+        )
+
+    def bounce(self, subscriber_id: int, newsletter_id: int) -> None:
+        """A hard bounce suppresses the address from this newsletter's later digests."""
+        self._results.append(
+            lambda session: subscribers.mark_bounced(session, subscriber_id, newsletter_id)
+        )
+
+    def _write(self, session: Session) -> None:
+        for result in self._results:
+            result(session)
+        self._results.clear()
+
+    def __enter__(self) -> _Ledger:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self._results:
+            with self.sessions.begin() as session:
+                self._write(session)

@@ -1,6 +1,14 @@
 """Digests: choosing and rendering the articles of one newsletter edition."""
 
-from worker.digests._editions import NothingToSend, prepare_digest
+from worker.digests._editions import (
+    GMAIL_CLIP_BYTES,
+    DigestTooLarge,
+    Edition,
+    NothingToSend,
+    compose_edition,
+    prepare_digest,
+)
+from worker.digests._progress import Progress, progress
 from worker.digests._render import (
     PERSONAL_FIELDS,
     DigestArticle,
@@ -9,14 +17,24 @@ from worker.digests._render import (
     render_digest,
     with_utm,
 )
+from worker.digests._schedule import latest_slot, next_slot, queue_scheduled
 
 __all__ = [
+    "GMAIL_CLIP_BYTES",
     "PERSONAL_FIELDS",
     "DigestArticle",
+    "DigestTooLarge",
+    "Edition",
     "NothingToSend",
+    "Progress",
     "RenderedDigest",
+    "compose_edition",
+    "latest_slot",
+    "next_slot",
     "personalize",
     "prepare_digest",
+    "progress",
+    "queue_scheduled",
     "render_digest",
     "with_utm",
 ]

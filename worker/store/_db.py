@@ -18,6 +18,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +101,35 @@ def dispose_engines() -> None:
 
 def upgrade(database_url: str, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (``newsroom db upgrade``)."""
-    with get_engine(database_url).begin() as connection:
-        config = Config()
-        config.set_main_option("script_location", str(MIGRATIONS_DIR))
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+    engine = _migration_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            config = Config()
+            config.set_main_option("script_location", str(MIGRATIONS_DIR))
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            if engine.dialect.name == "sqlite":
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(f"migration left dangling foreign keys: {broken[:5]}")
+    finally:
+        engine.dispose()
+
+
+def _migration_engine(database_url: str) -> Engine:
+    """SQLite alters a table by copying it and dropping the original; with foreign keys on,
+    that drop would cascade and delete the rows that point at it (every delivery of every
+    digest). Migrations therefore run on their own connection with foreign keys off, and
+    check them once done."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return create_engine(url, poolclass=NullPool)
+    if url.database:
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, poolclass=NullPool, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _foreign_keys_off(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+    return engine

@@ -168,6 +168,8 @@ class DigestStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     SENT = "sent"
     FAILED = "failed"
+    # A scheduled slot that found no new article: recorded so the slot is not tried again.
+    SKIPPED = "skipped"
 
 
 class Digest(Base):
@@ -184,10 +186,15 @@ class Digest(Base):
     article_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     scheduled_at: Mapped[datetime | None]
+    # The cron occurrence a scheduled digest was made for: unique per newsletter, so two
+    # beat instances (or a restarted one) never queue the same edition twice.
+    schedule_slot: Mapped[datetime | None]
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
     newsletter: Mapped[Newsletter] = relationship()
+
+    __table_args__ = (UniqueConstraint("newsletter_id", "schedule_slot"),)
 
 
 class DeliveryStatus(enum.StrEnum):
@@ -199,6 +206,9 @@ class DeliveryStatus(enum.StrEnum):
     # Claimed, then the worker died before the server's answer was recorded: it may or may
     # not have been delivered, and it is never sent again automatically.
     UNKNOWN = "unknown"
+    # The subscriber left, bounced or complained after the digest was queued.
+    SKIPPED = "skipped"
+    CANCELLED = "cancelled"
 
 
 class Delivery(Base):
@@ -221,6 +231,7 @@ class Delivery(Base):
     __table_args__ = (
         UniqueConstraint("digest_id", "subscriber_id"),
         Index("ix_deliveries_digest_status", "digest_id", "status"),
+        Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
     )
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
 from worker.store._models import Article, ArticleEvent, utcnow
@@ -32,12 +32,51 @@ def latest(session: Session, *, limit: int, language: str | None = None) -> Sequ
     newest_first = (Article.published_at.desc().nulls_last(), Article.id.desc())
     query = select(Article).order_by(*newest_first).limit(limit)
     if language:
-        # "fr" matches fr, fr-FR and fr-CA; no LIKE, where "_" would be a wildcard
-        query = query.where(
-            (Article.language == language)
-            | (func.substr(Article.language, 1, len(language) + 1) == f"{language}-")
-        )
+        query = query.where(_language_is(language))
     return session.scalars(query).all()
+
+
+def for_digest(
+    session: Session,
+    *,
+    language: str,
+    sections: Sequence[str],
+    tags: Sequence[str],
+    since: datetime | None,
+    newest_first: bool,
+    limit: int,
+) -> list[Article]:
+    """The articles of an edition. Tags live in a JSON list, so they are matched here rather
+    than in SQL, over a stream of candidates that stops at ``limit``."""
+    order = Article.published_at.desc() if newest_first else Article.published_at.asc()
+    query = (
+        select(Article)
+        .where(_language_is(language), Article.published_at.is_not(None))
+        .order_by(order, Article.id)
+        .execution_options(yield_per=200)
+    )
+    if since is not None:
+        query = query.where(Article.published_at > since)
+    if sections and not tags:
+        query = query.where(Article.section.in_(sections))
+    wanted_tags = {t.casefold() for t in tags}
+    chosen: list[Article] = []
+    for article in session.scalars(query):
+        in_section = article.section in sections
+        tagged = bool(wanted_tags & {t.casefold() for t in article.tags})
+        if (sections or tags) and not (in_section or tagged):
+            continue
+        chosen.append(article)
+        if len(chosen) == limit:
+            break
+    return chosen
+
+
+def _language_is(language: str) -> ColumnElement[bool]:
+    # "fr" matches fr, fr-FR and fr-CA; no LIKE, where "_" would be a wildcard
+    return (Article.language == language) | (
+        func.substr(Article.language, 1, len(language) + 1) == f"{language}-"
+    )
 
 
 def add_published_event(session: Session, article: Article) -> ArticleEvent:
@@ -47,8 +86,15 @@ def add_published_event(session: Session, article: Article) -> ArticleEvent:
     return event
 
 
-def get_event(session: Session, event_id: int) -> ArticleEvent | None:
-    return session.get(ArticleEvent, event_id)
+def claim_event(session: Session, event_id: int) -> ArticleEvent | None:
+    """Mark an event handled and return it, or None when another worker already has it.
+    If the caller's transaction rolls back, the event is unhandled again."""
+    taken = session.execute(
+        update(ArticleEvent)
+        .where(ArticleEvent.id == event_id, ArticleEvent.handled_at.is_(None))
+        .values(handled_at=utcnow())
+    )
+    return session.get(ArticleEvent, event_id) if taken.rowcount == 1 else None
 
 
 def unhandled_events(session: Session, *, older_than: timedelta) -> Sequence[ArticleEvent]:

@@ -8,8 +8,9 @@ the send, so a redelivered task finds it taken and never sends twice.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from worker.store._models import (
@@ -33,9 +34,17 @@ def create(
     html: str,
     text: str,
     article_ids: list[int],
+    scheduled_at: datetime | None = None,
+    schedule_slot: datetime | None = None,
 ) -> Digest:
     digest = Digest(
-        newsletter=newsletter, subject=subject, html=html, text=text, article_ids=article_ids
+        newsletter=newsletter,
+        subject=subject,
+        html=html,
+        text=text,
+        article_ids=article_ids,
+        scheduled_at=scheduled_at,
+        schedule_slot=schedule_slot,
     )
     session.add(digest)
     session.flush()
@@ -44,6 +53,30 @@ def create(
 
 def get(session: Session, digest_id: int) -> Digest | None:
     return session.get(Digest, digest_id)
+
+
+def previous(session: Session, newsletter_id: int) -> Digest | None:
+    """The newsletter's latest digest that was not cancelled."""
+    return session.scalar(
+        select(Digest)
+        .where(
+            Digest.newsletter_id == newsletter_id,
+            Digest.status.not_in([DigestStatus.CANCELLED, DigestStatus.SKIPPED]),
+        )
+        .order_by(Digest.id.desc())
+        .limit(1)
+    )
+
+
+def slot_taken(session: Session, newsletter_id: int, slot: datetime) -> bool:
+    return (
+        session.scalar(
+            select(Digest.id).where(
+                Digest.newsletter_id == newsletter_id, Digest.schedule_slot == slot
+            )
+        )
+        is not None
+    )
 
 
 def add_deliveries(session: Session, digest: Digest) -> int:
@@ -103,13 +136,57 @@ def recipients(session: Session, delivery_ids: Sequence[int]) -> list[tuple[int,
 
 
 def claim(session: Session, delivery_id: int) -> bool:
-    """Take a pending row for sending; False when another attempt already has it."""
+    """Take a pending row for sending, in the same statement checking that its digest is
+    still sending and its subscriber still confirmed: a pause, a cancel or an unsubscribe
+    stops the very next send. False when the row may not be sent now."""
+    digest_sending = (
+        select(Digest.id)
+        .where(Digest.id == Delivery.digest_id, Digest.status == DigestStatus.SENDING)
+        .exists()
+    )
+    still_confirmed = (
+        select(Subscription.id)
+        .join(Digest, Digest.newsletter_id == Subscription.newsletter_id)
+        .where(
+            Digest.id == Delivery.digest_id,
+            Subscription.subscriber_id == Delivery.subscriber_id,
+            Subscription.status == SubscriptionStatus.CONFIRMED,
+        )
+        .exists()
+    )
     result = session.execute(
         update(Delivery)
-        .where(Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING)
+        .where(
+            Delivery.id == delivery_id,
+            Delivery.status == DeliveryStatus.PENDING,
+            digest_sending,
+            still_confirmed,
+        )
         .values(status=DeliveryStatus.SENDING, claimed_at=utcnow(), attempts=Delivery.attempts + 1)
     )
     return result.rowcount == 1
+
+
+def skip_unconfirmed(session: Session, delivery_ids: Sequence[int]) -> int:
+    """Pending rows whose subscriber left (or bounced) since the digest was queued."""
+    confirmed = (
+        select(Subscription.subscriber_id)
+        .join(Digest, Digest.newsletter_id == Subscription.newsletter_id)
+        .where(
+            Digest.id == Delivery.digest_id,
+            Subscription.status == SubscriptionStatus.CONFIRMED,
+        )
+    )
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.status == DeliveryStatus.PENDING,
+            Delivery.subscriber_id.not_in(confirmed),
+        )
+        .values(status=DeliveryStatus.SKIPPED, error="no longer subscribed")
+    )
+    return result.rowcount
 
 
 def record(
@@ -155,21 +232,137 @@ def set_status(session: Session, digest: Digest, status: DigestStatus) -> None:
     digest.status = status
     if status is DigestStatus.SENDING and digest.started_at is None:
         digest.started_at = utcnow()
-    if status in (DigestStatus.SENT, DigestStatus.FAILED, DigestStatus.CANCELLED):
+    if status in FINISHED:
         digest.finished_at = utcnow()
 
 
-def finish_if_done(session: Session, digest: Digest) -> bool:
-    """Mark a sending digest sent once no row is pending or in flight."""
-    open_rows = session.scalar(
-        select(func.count())
-        .select_from(Delivery)
+FINISHED = (DigestStatus.SENT, DigestStatus.FAILED, DigestStatus.CANCELLED, DigestStatus.SKIPPED)
+OPEN_ROWS = (DeliveryStatus.PENDING, DeliveryStatus.SENDING)
+
+
+def finish_if_done(session: Session, digest_id: int) -> DigestStatus | None:
+    """Close a sending digest once no row is pending or in flight, in one statement so a
+    concurrent pause or cancel is never overwritten. Sent if anything was delivered, failed
+    if nothing could be."""
+    no_open_rows = ~(
+        select(Delivery.id)
+        .where(Delivery.digest_id == digest_id, Delivery.status.in_(OPEN_ROWS))
+        .exists()
+    )
+    any_sent = (
+        select(Delivery.id)
+        .where(Delivery.digest_id == digest_id, Delivery.status == DeliveryStatus.SENT)
+        .exists()
+    )
+    any_rows = select(Delivery.id).where(Delivery.digest_id == digest_id).exists()
+    outcome = case((any_sent | ~any_rows, DigestStatus.SENT.value), else_=DigestStatus.FAILED.value)
+    result = session.execute(
+        update(Digest)
+        .where(Digest.id == digest_id, Digest.status == DigestStatus.SENDING, no_open_rows)
+        .values(status=outcome, finished_at=utcnow())
+        .returning(Digest.status)
+    )
+    row = result.first()
+    session.expire_all()
+    return DigestStatus(row[0]) if row else None
+
+
+def pause(session: Session, digest: Digest) -> bool:
+    if digest.status not in (DigestStatus.QUEUED, DigestStatus.SENDING):
+        return False
+    set_status(session, digest, DigestStatus.PAUSED)
+    return True
+
+
+def resume(session: Session, digest: Digest) -> bool:
+    """Back to sending; the caller dispatches the rows still pending, and only those."""
+    if digest.status is not DigestStatus.PAUSED:
+        return False
+    set_status(session, digest, DigestStatus.SENDING)
+    return True
+
+
+def cancel(session: Session, digest: Digest) -> bool:
+    """Stop for good: nothing more is sent; rows not yet taken are marked cancelled."""
+    if digest.status in FINISHED:
+        return False
+    set_status(session, digest, DigestStatus.CANCELLED)
+    session.execute(
+        update(Delivery)
+        .where(Delivery.digest_id == digest.id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED)
+    )
+    return True
+
+
+def mark_stale_claims_unknown(session: Session, *, older_than: timedelta) -> int:
+    """Rows claimed long ago with no result: their worker died mid-send. The message may
+    have left, so they become unknown and are never sent again."""
+    result = session.execute(
+        update(Delivery)
         .where(
-            Delivery.digest_id == digest.id,
-            Delivery.status.in_([DeliveryStatus.PENDING, DeliveryStatus.SENDING]),
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.claimed_at < utcnow() - older_than,
+        )
+        .values(status=DeliveryStatus.UNKNOWN, error="worker lost while sending")
+    )
+    return result.rowcount
+
+
+def in_status(session: Session, status: DigestStatus) -> Sequence[Digest]:
+    return session.scalars(select(Digest).where(Digest.status == status).order_by(Digest.id)).all()
+
+
+def last_activity(session: Session, digest: Digest) -> datetime | None:
+    """When a row of the digest was last claimed (or the digest started)."""
+    claimed = session.scalar(
+        select(func.max(Delivery.claimed_at)).where(Delivery.digest_id == digest.id)
+    )
+    return claimed or digest.started_at
+
+
+def sent_since(session: Session, digest_id: int, since: datetime) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(
+                Delivery.digest_id == digest_id,
+                Delivery.status == DeliveryStatus.SENT,
+                Delivery.sent_at >= since,
+            )
+        )
+        or 0
+    )
+
+
+def latest(session: Session, limit: int = 20) -> Sequence[Digest]:
+    return session.scalars(select(Digest).order_by(Digest.id.desc()).limit(limit)).all()
+
+
+def record_skipped(session: Session, newsletter: Newsletter, slot: datetime, reason: str) -> Digest:
+    """Remember that a schedule slot had nothing to send, so it is not tried again."""
+    digest = Digest(
+        newsletter=newsletter,
+        status=DigestStatus.SKIPPED,
+        subject=reason,
+        schedule_slot=slot,
+        scheduled_at=slot,
+        finished_at=utcnow(),
+    )
+    session.add(digest)
+    session.flush()
+    return digest
+
+
+def due_queued(session: Session, now: datetime) -> list[int]:
+    """Digests queued for a time that has come."""
+    return list(
+        session.scalars(
+            select(Digest.id).where(
+                Digest.status == DigestStatus.QUEUED,
+                Digest.scheduled_at.is_not(None),
+                Digest.scheduled_at <= now,
+            )
         )
     )
-    if open_rows or digest.status is not DigestStatus.SENDING:
-        return False
-    set_status(session, digest, DigestStatus.SENT)
-    return True

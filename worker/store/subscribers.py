@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from worker.store._models import Newsletter, Subscriber, Subscription, SubscriptionStatus
+from worker.store._models import (
+    Newsletter,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
 
 
 def get_by_email(session: Session, email: str) -> Subscriber | None:
@@ -47,3 +53,30 @@ def subscribe(
         existing.status = status
     session.flush()
     return existing
+
+
+def mark_bounced(session: Session, subscriber_id: int, newsletter_id: int) -> None:
+    """A hard bounce: no later digest of this newsletter goes to the address."""
+    session.execute(
+        update(Subscription)
+        .where(
+            Subscription.subscriber_id == subscriber_id,
+            Subscription.newsletter_id == newsletter_id,
+        )
+        .values(status=SubscriptionStatus.BOUNCED, updated_at=utcnow())
+    )
+
+
+def counts_by_status(session: Session) -> dict[int, dict[SubscriptionStatus, int]]:
+    """Subscriptions per newsletter id and status."""
+    rows = session.execute(
+        select(Subscription.newsletter_id, Subscription.status, func.count()).group_by(
+            Subscription.newsletter_id, Subscription.status
+        )
+    )
+    counts: dict[int, dict[SubscriptionStatus, int]] = {}
+    for newsletter_id, status, count in rows:
+        counts.setdefault(newsletter_id, dict.fromkeys(SubscriptionStatus, 0))[
+            SubscriptionStatus(status)
+        ] = count
+    return counts

@@ -1,0 +1,32 @@
+"""newsroom: articles in, email digests and social posts out. A thin layer over the
+same functions the workers call."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from worker.cli import articles, digests, newsletters, system
+
+cli = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+cli.add_typer(system.config_cli, name="config")
+cli.add_typer(system.db_cli, name="db")
+cli.add_typer(articles.cli, name="articles")
+cli.add_typer(newsletters.cli, name="newsletters")
+cli.add_typer(digests.cli, name="digest")
+cli.add_typer(system.redis_cli, name="redis")
+cli.command()(system.worker)
+cli.command()(system.beat)
+cli.command()(system.demo)
+
+__all__ = ["cli", "main"]
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    cli()

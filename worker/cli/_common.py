@@ -1,0 +1,63 @@
+"""What every command group shares: the consoles and the start-up checks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+
+from worker.celery_app import connect
+from worker.settings import ConfigError, Settings, get_settings
+from worker.store import newsletters, session_factory, upgrade
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``message`` on standard error and give the exit to raise."""
+    errors.print(message, highlight=False, markup=False)
+    return typer.Exit(code)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ConfigError as exc:
+        errors.print(f"[bold red]configuration error[/]\n{exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+def database_ready() -> Settings:
+    """Settings, an up-to-date schema and the configured newsletters in the database."""
+    settings = settings_or_exit()
+    upgrade(settings.database_url)
+    with session_factory(settings.database_url).begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+    return settings
+
+
+def prepared() -> Settings:
+    """As database_ready(), with Celery pointed at its broker (for commands that enqueue)."""
+    settings = database_ready()
+    connect(settings)
+    return settings
+
+
+def newsletter_or_exit(settings: Settings, slug: str) -> str:
+    if slug not in settings.file.newsletters:
+        known = ", ".join(settings.file.newsletters) or "none"
+        raise fail(f"unknown newsletter {slug!r} (configured: {known})", 2)
+    return slug
+
+
+def parse_time(value: str, timezone: str) -> datetime:
+    """An ISO 8601 time; without an offset it is read in the site's time zone."""
+
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--at: {value!r} is not an ISO 8601 time such as 2026-11-24T07:00", 2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))

@@ -1,0 +1,82 @@
+"""newsroom config, db, redis, worker, beat and demo: running the service."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from worker import demo as demo_job
+from worker.celery_app import app as celery_app
+from worker.cli._common import console, prepared, settings_or_exit
+from worker.embedded_redis import EmbeddedRedis
+from worker.store import upgrade
+
+config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+db_cli = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+redis_cli = typer.Typer(help="The embedded Redis of the data directory.", no_args_is_help=True)
+
+
+@config_cli.command("check")
+def config_check() -> None:
+    """Validate the configuration and print it, secrets masked."""
+    settings = settings_or_exit()
+    console.print_json(json.dumps(settings.masked(), default=str, ensure_ascii=False))
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations."""
+    settings = settings_or_exit()
+    upgrade(settings.database_url)
+    console.print("database is up to date")
+
+
+@redis_cli.command("status")
+def redis_status() -> None:
+    """Whether the embedded Redis of the data directory is running."""
+    settings = settings_or_exit()
+    if settings.redis_url:
+        console.print("REDIS_URL is set: the embedded Redis is not used")
+        return
+    embedded = EmbeddedRedis(settings.data_dir)
+    console.print(f"{embedded.socket}: {'running' if embedded.is_running() else 'stopped'}")
+
+
+@redis_cli.command("stop")
+def redis_stop() -> None:
+    """Stop the embedded Redis, saving its data."""
+    settings = settings_or_exit()
+    stopped = EmbeddedRedis(settings.data_dir).stop()
+    console.print("stopped" if stopped else "was not running")
+
+
+def worker(
+    concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
+    loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+) -> None:
+    """Start a Celery worker (JSON, acks_late, prefetch 1, time limits)."""
+    prepared()
+    celery_app.worker_main(
+        ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "--without-gossip"]
+    )
+
+
+def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
+    """Start Celery beat: schedules, the digest sweeper and the event sweeper."""
+    prepared()
+    celery_app.start(["beat", f"--loglevel={loglevel}"])
+
+
+def demo(
+    samples: Annotated[
+        Path, typer.Option(help="Folder with articles.json and subscribers.csv.")
+    ] = demo_job.SAMPLES_DIR,
+) -> None:
+    """The main job on embedded defaults: import the samples, send a digest to the outbox."""
+    settings = prepared()
+    report = demo_job.run(settings, samples, console=console)
+    if not report.ok:
+        raise typer.Exit(1)
