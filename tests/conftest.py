@@ -7,6 +7,7 @@ and fails them under CI=true, so CI never passes by skipping.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +27,7 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.celery_app import app as celery_app
+from worker.celery_app import connect
 from worker.settings import Settings, get_settings, load_settings
 from worker.store import Base, get_engine, session_factory, upgrade
 
@@ -125,6 +126,7 @@ class SmtpSink:
     port: int
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply
+    received_at: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -149,6 +151,7 @@ class SmtpSink:
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+            self.received_at.append(time.monotonic())
         return "250 Message accepted for delivery"
 
 
@@ -184,17 +187,25 @@ def settings_env(
     redis_url: str,
     smtp_server: SmtpSink,
     monkeypatch: pytest.MonkeyPatch,
+    request: pytest.FixtureRequest,
 ) -> Iterator[dict[str, str]]:
     """Environment of a newsroom process under test (real database, Redis and SMTP server);
     applied to this process too. The Redis database starts empty so no task of an earlier
-    test reaches this test's worker."""
+    test reaches this test's worker. ``@pytest.mark.newsroom_config("...")`` appends TOML
+    to the test configuration."""
     redis.Redis.from_url(redis_url).flushdb()
+    config = TEST_CONFIG
+    marker = request.node.get_closest_marker("newsroom_config")
+    if marker:
+        config = tmp_path / "newsroom.toml"
+        config.write_text(TEST_CONFIG.read_text() + "\n" + marker.args[0], encoding="utf-8")
     env = environment(
         tmp_path,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         EMAIL_BACKEND="smtp",
         SMTP_URL=smtp_server.url,
+        NEWSROOM_CONFIG=str(config),
     )
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -206,7 +217,7 @@ def settings_env(
 @pytest.fixture
 def settings(settings_env: dict[str, str]) -> Settings:
     loaded = load_settings(settings_env)
-    celery_app.conf.broker_url = loaded.redis_url
+    connect(loaded)
     return loaded
 
 
@@ -214,6 +225,11 @@ def settings(settings_env: dict[str, str]) -> Settings:
 class WorkerProcess:
     process: subprocess.Popen[bytes]
     log: Path
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no warm shutdown, no acknowledgement."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -225,22 +241,30 @@ class WorkerProcess:
                 self.process.wait()
 
 
-def start_worker(env: dict[str, str], log: Path, *, concurrency: int = 2) -> WorkerProcess:
-    """A real ``newsroom worker`` process, returned once it answers a ping."""
-    handle = log.open("wb")
+def start_worker(
+    env: dict[str, str], log: Path, *, concurrency: int = 2, command: str = "worker"
+) -> WorkerProcess:
+    """A real ``newsroom worker`` (or ``beat``) process, returned once it is ready. It leads
+    its own process group, so a test can kill it with its pool children."""
+    handle = log.open("ab")
+    args = [sys.executable, "-m", "worker", command]
+    if command == "worker":
+        args.append(f"--concurrency={concurrency}")
     process = subprocess.Popen(
-        [sys.executable, "-m", "worker", "worker", f"--concurrency={concurrency}"],
+        args,
         env={**os.environ, **env, "LOG_LEVEL": "INFO"},
         stdout=handle,
         stderr=subprocess.STDOUT,
         cwd=ROOT,
+        start_new_session=True,
     )
+    ready = b"ready." if command == "worker" else b"beat: Starting..."
     worker = WorkerProcess(process, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"worker exited:\n{log.read_text(errors='replace')}")
-        if b"ready." in log.read_bytes():
+        if ready in log.read_bytes():
             return worker
         time.sleep(0.1)
     worker.stop()

@@ -1,0 +1,90 @@
+"""Schedules: cron slots in the newsletter's time zone, queued once, skipped when empty."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import TEST_CONFIG, environment
+from tests.db import create_article, create_subscriber
+from worker.digests import latest_slot, next_slot, queue_scheduled
+from worker.settings import ScheduleConfig, Settings, load_settings
+from worker.store import DigestStatus, digests, newsletters
+
+SEVEN_IN_PARIS = ScheduleConfig(cron="0 7 * * *", timezone="Europe/Paris")
+
+
+def test_a_local_time_stays_local_across_daylight_saving() -> None:
+    # Europe/Paris moves from UTC+1 to UTC+2 on 29 March 2026 and back on 25 October.
+    winter = latest_slot(SEVEN_IN_PARIS, datetime(2026, 3, 28, 12, tzinfo=UTC))
+    summer = latest_slot(SEVEN_IN_PARIS, datetime(2026, 3, 30, 12, tzinfo=UTC))
+    autumn = latest_slot(SEVEN_IN_PARIS, datetime(2026, 10, 26, 12, tzinfo=UTC))
+    assert winter == datetime(2026, 3, 28, 6, tzinfo=UTC)
+    assert summer == datetime(2026, 3, 30, 5, tzinfo=UTC)
+    assert autumn == datetime(2026, 10, 26, 6, tzinfo=UTC)
+
+
+def test_the_slot_at_the_exact_time_is_the_current_one() -> None:
+    at_seven = datetime(2026, 11, 24, 6, tzinfo=UTC)
+    assert latest_slot(SEVEN_IN_PARIS, at_seven) == at_seven
+    assert next_slot(SEVEN_IN_PARIS, at_seven) == at_seven + timedelta(days=1)
+
+
+def test_weekdays_only() -> None:
+    weekdays = ScheduleConfig(cron="30 12 * * 1-5", timezone="Europe/Paris")
+    sunday = datetime(2026, 11, 29, 15, tzinfo=UTC)
+    assert latest_slot(weekdays, sunday) == datetime(2026, 11, 27, 11, 30, tzinfo=UTC)
+
+
+def scheduled_settings(tmp_path, database_url: str) -> Settings:
+    config = tmp_path / "scheduled.toml"
+    config.write_text(
+        TEST_CONFIG.read_text()
+        + '\n[newsletters.la-matinale.schedule]\ncron = "0 7 * * *"\ntimezone = "Europe/Paris"\n'
+    )
+    return load_settings(
+        environment(tmp_path, NEWSROOM_CONFIG=str(config), DATABASE_URL=database_url)
+    )
+
+
+def test_a_slot_is_queued_once_and_an_empty_one_is_skipped(
+    tmp_path, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    settings = scheduled_settings(tmp_path, database_url)
+    slot = datetime(2026, 11, 24, 6, tzinfo=UTC)
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        create_subscriber(session, "camille@example.org", matinale)
+
+    # nothing published yet: the slot is recorded as skipped, and only once
+    assert queue_scheduled(sessions, settings, now=slot + timedelta(minutes=1)) == []
+    assert queue_scheduled(sessions, settings, now=slot + timedelta(minutes=2)) == []
+    with sessions.begin() as session:
+        (skipped,) = digests.latest(session)
+        assert skipped.status is DigestStatus.SKIPPED
+        assert skipped.schedule_slot == slot
+
+    # the next morning an article is there: one digest, however often beat asks
+    with sessions.begin() as session:
+        create_article(session, published_at=slot + timedelta(hours=2))
+    tomorrow = slot + timedelta(days=1)
+    first = queue_scheduled(sessions, settings, now=tomorrow + timedelta(seconds=5))
+    again = queue_scheduled(sessions, settings, now=tomorrow + timedelta(seconds=35))
+    assert len(first) == 1
+    assert again == first  # still queued (no worker here): dispatched again, never re-created
+    with sessions.begin() as session:
+        latest = digests.latest(session)
+        assert [d.status for d in latest] == [DigestStatus.QUEUED, DigestStatus.SKIPPED]
+
+
+def test_a_slot_missed_for_too_long_is_not_sent(
+    tmp_path, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    settings = scheduled_settings(tmp_path, database_url)
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        create_article(session)
+    late = datetime(2026, 11, 24, 9, tzinfo=UTC)  # two hours after 07:00 in Paris
+    assert queue_scheduled(sessions, settings, now=late) == []
