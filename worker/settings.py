@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
+from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 from dotenv import dotenv_values
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -142,9 +143,17 @@ class SocialConfig(_Strict):
     accounts: dict[str, SocialAccountConfig] = {}
 
 
+class DkimConfig(_Strict):
+    """DKIM signing: the key is a secret, read from DKIM_PRIVATE_KEY_FILE or DKIM_PRIVATE_KEY."""
+
+    selector: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+$")]
+    domain: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")]
+
+
 class DeliveryConfig(_Strict):
     """How digests are delivered; the defaults suit one SMTP relay and a few workers."""
 
+    dkim: DkimConfig | None = None
     batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
     # The SMTP provider's limit, shared by every worker through Redis.
     rate_per_second: Rate | None = None
@@ -196,6 +205,7 @@ class Settings:
     secret_key: str
     file: FileConfig
     social_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    dkim_private_key: bytes | None = None
 
     @property
     def embedded_redis(self) -> bool:
@@ -218,6 +228,7 @@ class Settings:
             "EMAIL_OUTBOX_DIR": str(self.outbox_dir),
             "PUBLIC_BASE_URL": self.public_base_url,
             "SECRET_KEY": "********",
+            "DKIM_PRIVATE_KEY": "********" if self.dkim_private_key else None,
             "social_secrets": {
                 account: dict.fromkeys(values, "********")
                 for account, values in self.social_secrets.items()
@@ -294,6 +305,8 @@ def load_settings(
                 )
         social_secrets[name] = values
 
+    dkim_key = _dkim_key(env, problems) if file_config.delivery.dkim else None
+
     if problems:
         raise ConfigError("invalid environment:\n  " + "\n  ".join(problems))
 
@@ -310,7 +323,29 @@ def load_settings(
         secret_key=env.get("SECRET_KEY") or _local_secret_key(data_dir),
         file=file_config,
         social_secrets=social_secrets,
+        dkim_private_key=dkim_key,
     )
+
+
+def _dkim_key(env: dict[str, str], problems: list[str]) -> bytes | None:
+    """The PEM private key for [delivery.dkim], checked to be one dkimpy can sign with."""
+    if env.get("DKIM_PRIVATE_KEY_FILE"):
+        try:
+            key = Path(env["DKIM_PRIVATE_KEY_FILE"]).read_bytes()
+        except OSError as exc:
+            problems.append(f"DKIM_PRIVATE_KEY_FILE: cannot read it: {exc.strerror}")
+            return None
+    elif env.get("DKIM_PRIVATE_KEY"):
+        key = env["DKIM_PRIVATE_KEY"].replace("\\n", "\n").encode()
+    else:
+        problems.append("DKIM_PRIVATE_KEY_FILE: missing, and [delivery.dkim] is configured")
+        return None
+    try:
+        parse_pem_private_key(key)
+    except UnparsableKeyError as exc:
+        problems.append(f"DKIM private key: not a PEM RSA private key ({exc})")
+        return None
+    return key
 
 
 def _environment(environ: dict[str, str] | None, env_file: Path | None) -> dict[str, str]:

@@ -101,7 +101,7 @@ def test(
         message = send_test(settings, backend_for(settings), edition, to=address)
     except DeliveryError as exc:
         raise fail(f"not sent: {exc}") from None
-    console.print(f"test sent to {address} ({message['Message-ID']})")
+    console.print(f"test sent to {address} ({message.message_id})")
 
 
 @cli.command()

@@ -11,7 +11,8 @@ from worker.delivery._backends import (
     TemporaryDeliveryError,
     UncertainDeliveryError,
 )
-from worker.delivery._message import build_message
+from worker.delivery._dkim import DkimKeyError, DkimSigner
+from worker.delivery._message import Outgoing, build_message, finalize
 from worker.delivery._rate import RateLimiter, throttle
 from worker.delivery._send import BatchOutcome, backend_for, compose_message, send_batch, send_test
 
@@ -20,8 +21,11 @@ __all__ = [
     "ConnectionFailedError",
     "ConsoleBackend",
     "DeliveryError",
+    "DkimKeyError",
+    "DkimSigner",
     "EmailBackend",
     "FileBackend",
+    "Outgoing",
     "PermanentDeliveryError",
     "RateLimiter",
     "SmtpBackend",
@@ -30,6 +34,7 @@ __all__ = [
     "backend_for",
     "build_message",
     "compose_message",
+    "finalize",
     "send_batch",
     "send_test",
     "throttle",

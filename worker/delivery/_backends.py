@@ -18,11 +18,12 @@ import smtplib
 import ssl
 import sys
 import time
-from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from worker.delivery._message import Outgoing
 
 
 class DeliveryError(Exception):
@@ -48,7 +49,7 @@ class PermanentDeliveryError(DeliveryError):
 class EmailBackend(Protocol):
     def open(self) -> None: ...
     def close(self) -> None: ...
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, message: Outgoing) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -75,18 +76,20 @@ class _Backend:
 class SmtpBackend(_Backend):
     """SMTP over one reused connection; ``smtp://`` may STARTTLS, ``smtps://`` is implicit TLS.
 
-    SMTP_URL: smtp://user:password@host:587?starttls=true, smtps://user:password@host:465.
+    SMTP_URL: smtp://user:password@host:587?starttls=true, smtps://user:password@host:465;
+    ``cafile=/path/ca.pem`` trusts a private relay's certificate authority.
     """
 
     def __init__(self, url: str, *, timeout: float = 30, idle_check_after: float = 10) -> None:
         parts = urlsplit(url)
-        options = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+        options = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         self.implicit_tls = parts.scheme == "smtps"
-        self.starttls = options.get("starttls") in ("1", "true", "yes")
+        self.starttls = options.get("starttls", "").lower() in ("1", "true", "yes")
         self.host = parts.hostname or "localhost"
         self.port = parts.port or (465 if self.implicit_tls else 25)
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
+        self.tls = ssl.create_default_context(cafile=options.get("cafile"))
         self.timeout = timeout
         self.idle_check_after = idle_check_after
         self._connection: smtplib.SMTP | None = None
@@ -99,12 +102,12 @@ class SmtpBackend(_Backend):
             connection: smtplib.SMTP
             if self.implicit_tls:
                 connection = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=ssl.create_default_context()
+                    self.host, self.port, timeout=self.timeout, context=self.tls
                 )
             else:
                 connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.starttls:
-                    connection.starttls(context=ssl.create_default_context())
+                    connection.starttls(context=self.tls)
             if self.username and self.password:
                 connection.login(self.username, self.password)
         except (OSError, smtplib.SMTPException) as exc:
@@ -123,7 +126,7 @@ class SmtpBackend(_Backend):
         finally:
             self._connection = None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Outgoing) -> None:
         """Send over the open connection, first replacing it if the server dropped it idle.
 
         Once the message is on its way, a lost connection is never answered by sending it
@@ -132,7 +135,7 @@ class SmtpBackend(_Backend):
         self._replace_if_dropped()
         assert self._connection is not None
         try:
-            self._connection.send_message(message)
+            self._connection.sendmail(message.sender, [message.recipient], message.data)
         except smtplib.SMTPRecipientsRefused as exc:
             raise _classify(*next(iter(exc.recipients.values()))) from exc
         except smtplib.SMTPResponseException as exc:
@@ -173,15 +176,16 @@ class FileBackend(_Backend):
     def open(self) -> None:
         self.outbox.mkdir(parents=True, exist_ok=True)
 
-    def send(self, message: EmailMessage) -> None:
-        recipient = str(message["To"]).rsplit("<", 1)[-1].strip(">").replace("/", "_")
+    def send(self, message: Outgoing) -> None:
+        recipient = message.recipient.replace("/", "_")
         name = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}-{recipient}.eml"
-        (self.outbox / name).write_bytes(bytes(message))
+        (self.outbox / name).write_bytes(message.data)
 
 
 class ConsoleBackend(_Backend):
     """Prints each message on standard output."""
 
-    def send(self, message: EmailMessage) -> None:
-        sys.stdout.write(message.as_string() + "\n" + "-" * 79 + "\n")
+    def send(self, message: Outgoing) -> None:
+        text = message.data.decode("ascii", errors="replace").replace("\r\n", "\n")
+        sys.stdout.write(text + "\n" + "-" * 79 + "\n")
         sys.stdout.flush()

@@ -7,11 +7,13 @@ is flattened to one line first, so a CR or LF in a title or a name never starts 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid, parseaddr
 
+from worker.delivery._dkim import DkimSigner
 from worker.digests import RenderedDigest, personalize
 from worker.store import utcnow
 
@@ -56,6 +58,29 @@ def build_message(
     message.set_content(personal.text, cte="quoted-printable")
     message.add_alternative(personal.html, subtype="html", cte="quoted-printable")
     return message
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message as it leaves: the envelope and the exact bytes, signed if DKIM is on."""
+
+    sender: str
+    recipient: str
+    data: bytes
+    message_id: str
+
+
+def finalize(message: EmailMessage, signer: DkimSigner | None = None) -> Outgoing:
+    """Serialize once (CRLF line ends, as SMTP wants) and sign those bytes."""
+    data = message.as_bytes(policy=POLICY)
+    if signer is not None:
+        data = signer.sign(data) + data
+    return Outgoing(
+        sender=message["From"].addresses[0].addr_spec,
+        recipient=message["To"].addresses[0].addr_spec,
+        data=data,
+        message_id=str(message["Message-ID"]),
+    )
 
 
 def _address(name: str, address: str) -> Address:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
 from email.utils import parseaddr
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -27,7 +26,8 @@ from worker.delivery._backends import (
     TemporaryDeliveryError,
     UncertainDeliveryError,
 )
-from worker.delivery._message import build_message
+from worker.delivery._dkim import DkimSigner
+from worker.delivery._message import Outgoing, build_message, finalize
 from worker.digests import Edition, RenderedDigest
 from worker.settings import Settings
 from worker.store import DeliveryStatus, DigestStatus, Newsletter, digests, subscribers
@@ -74,6 +74,7 @@ def send_batch(
         outcome.skipped += digests.skip_unconfirmed(session, delivery_ids)
         recipients = digests.recipients(session, delivery_ids)
     ledger = _Ledger(sessions)
+    signer = signer_for(settings)
 
     with backend, ledger:
         for delivery_id, subscriber in recipients:
@@ -87,6 +88,7 @@ def send_batch(
                 email=subscriber.email,
                 name=subscriber.name,
                 token=unsubscribe_token(settings.secret_key, subscriber.id, newsletter.id),
+                signer=signer,
             )
             throttle()
             try:
@@ -106,7 +108,7 @@ def send_batch(
                 ledger.record(delivery_id, DeliveryStatus.PENDING)
                 outcome.deferred.append(str(exc))
             else:
-                ledger.record(delivery_id, DeliveryStatus.SENT, message_id=message["Message-ID"])
+                ledger.record(delivery_id, DeliveryStatus.SENT, message_id=message.message_id)
                 outcome.sent += 1
     if outcome.deferred:
         raise TemporaryDeliveryError(
@@ -123,11 +125,12 @@ def compose_message(
     email: str,
     name: str,
     token: str,
-) -> EmailMessage:
-    """The message of one rendered digest for one recipient."""
+    signer: DkimSigner | None,
+) -> Outgoing:
+    """The message of one rendered digest for one recipient, ready for the wire."""
     config = settings.file.newsletters[newsletter.slug]
     sender_domain = parseaddr(config.sender)[1].rpartition("@")[2]
-    return build_message(
+    message = build_message(
         rendered,
         sender=config.sender,
         reply_to=config.reply_to,
@@ -137,11 +140,17 @@ def compose_message(
         unsubscribe_mailto=f"mailto:unsubscribe@{sender_domain}?subject={token}",
         list_id=f"{newsletter.title} <{newsletter.slug}.{sender_domain}>",
     )
+    return finalize(message, signer)
 
 
-def send_test(
-    settings: Settings, backend: EmailBackend, edition: Edition, *, to: str
-) -> EmailMessage:
+def signer_for(settings: Settings) -> DkimSigner | None:
+    dkim = settings.file.delivery.dkim
+    if dkim is None or settings.dkim_private_key is None:
+        return None
+    return DkimSigner(dkim.selector, dkim.domain, settings.dkim_private_key)
+
+
+def send_test(settings: Settings, backend: EmailBackend, edition: Edition, *, to: str) -> Outgoing:
     """One real copy for an editor, marked as a test, outside any ledger. Its unsubscribe
     link is signed for no subscriber, so following it changes nothing."""
     rendered = replace(edition.rendered, subject=f"[TEST] {edition.rendered.subject}")
@@ -152,6 +161,7 @@ def send_test(
         email=to,
         name="",
         token=unsubscribe_token(settings.secret_key, 0, edition.newsletter.id),
+        signer=signer_for(settings),
     )
     with backend:
         backend.send(message)
