@@ -125,7 +125,11 @@ class SmtpSink:
 
     port: int
     messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply
+    refuse: dict[str, str] = field(default_factory=dict)  # recipient -> SMTP reply at RCPT
+    reject_data: dict[str, str] = field(default_factory=dict)  # recipient -> reply at DATA
+    refuse_sender: str | None = None  # reply to MAIL FROM
+    pipelining: bool = True  # advertise RFC 2920 PIPELINING, as real relays do
+    hang_up_after_data: set[str] = field(default_factory=set)  # keep it, never answer
     received_at: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -141,6 +145,18 @@ class SmtpSink:
                     counts[recipient] = counts.get(recipient, 0) + 1
         return counts
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_MAIL(self, server, session, envelope, address, options):
+        if self.refuse_sender:
+            return self.refuse_sender
+        envelope.mail_from = address
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, options):
         if address in self.refuse:
             return self.refuse[address]
@@ -148,6 +164,11 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        for recipient in envelope.rcpt_tos:
+            if recipient in self.reject_data:
+                return self.reject_data[recipient]
+        if self.hang_up_after_data & set(envelope.rcpt_tos):
+            server.transport.close()  # accepted, then the line drops before the "250"
         message = message_from_bytes(envelope.content, policy=policy.default)
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from email.message import EmailMessage
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
@@ -15,23 +15,30 @@ from worker.delivery import (
     FileBackend,
     Outgoing,
     PermanentDeliveryError,
+    RejectedMessageError,
     SmtpBackend,
     TemporaryDeliveryError,
     UncertainDeliveryError,
     build_message,
-    finalize,
 )
 from worker.digests import RenderedDigest
 
 
 def message(to: str = "camille@example.org") -> Outgoing:
-    msg = EmailMessage()
-    msg["From"] = "La Matinale <matinale@lequotidien.example>"
-    msg["To"] = to
-    msg["Subject"] = "« Budget » : l’Assemblée vote"
-    msg["Message-ID"] = "<test@lequotidien.example>"
-    msg.set_content("Bonjour, voici l’essentiel.")
-    return finalize(msg)
+    return build_message(
+        RenderedDigest(
+            subject="« Budget » : l’Assemblée vote",
+            html="<p>Bonjour, voici l’essentiel.</p>",
+            text="Bonjour, voici l’essentiel.",
+        ),
+        sender="La Matinale <matinale@lequotidien.example>",
+        reply_to=None,
+        recipient_email=to,
+        recipient_name="",
+        unsubscribe_url="https://news.example/unsubscribe/t",
+        unsubscribe_mailto="mailto:unsubscribe@lequotidien.example?subject=t",
+        list_id="La Matinale <la-matinale.lequotidien.example>",
+    )
 
 
 def test_smtp_sends_many_messages_over_one_connection(smtp_server: SmtpSink) -> None:
@@ -74,17 +81,52 @@ def test_smtp_unreachable_server_fails_the_connection() -> None:
         backend.open()
 
 
-def test_a_connection_lost_mid_message_is_uncertain_and_not_resent(smtp_server: SmtpSink) -> None:
+def test_a_connection_lost_before_the_message_is_only_temporary(smtp_server: SmtpSink) -> None:
     with SmtpBackend(smtp_server.url) as backend:
         backend.send(message("a@example.org"))
         assert backend._connection is not None
-        backend._connection.sock.shutdown(
-            socket.SHUT_RDWR
-        )  # dies with no idle spell to notice it first
-        with pytest.raises(UncertainDeliveryError):
+        backend._connection.sock.shutdown(socket.SHUT_RDWR)  # dies with no idle spell
+        with pytest.raises(TemporaryDeliveryError, match="before the message"):
             backend.send(message("b@example.org"))
+        backend.send(message("b@example.org"))  # nothing left: safe to send, reconnects
+    assert smtp_server.per_recipient() == {"a@example.org": 1, "b@example.org": 1}
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_connection_lost_after_the_message_is_uncertain(
+    smtp_server: SmtpSink, pipelining: bool
+) -> None:
+    smtp_server.pipelining = pipelining
+    smtp_server.hang_up_after_data.add("lost@example.org")
+    with SmtpBackend(smtp_server.url) as backend:
+        with pytest.raises(UncertainDeliveryError):
+            backend.send(message("lost@example.org"))
         backend.send(message("c@example.org"))  # the next message reconnects
-    assert smtp_server.per_recipient() == {"a@example.org": 1, "c@example.org": 1}
+    assert smtp_server.per_recipient() == {"lost@example.org": 1, "c@example.org": 1}
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_replies_are_classified_by_the_step_they_answer(
+    smtp_server: SmtpSink, pipelining: bool
+) -> None:
+    smtp_server.pipelining = pipelining
+    smtp_server.refuse["gone@example.org"] = "550 5.1.1 No such user"
+    smtp_server.refuse["full@example.org"] = "452 4.2.2 Mailbox full"
+    smtp_server.reject_data["spam@example.org"] = "554 5.7.1 Message refused by policy"
+    with SmtpBackend(smtp_server.url) as backend:
+        assert backend._connection is not None
+        assert backend._connection.has_extn("pipelining") == pipelining
+        with pytest.raises(PermanentDeliveryError, match="550"):
+            backend.send(message("gone@example.org"))
+        with pytest.raises(TemporaryDeliveryError, match="452"):
+            backend.send(message("full@example.org"))
+        with pytest.raises(RejectedMessageError, match="554"):
+            backend.send(message("spam@example.org"))
+        backend.send(message("ok@example.org"))
+        smtp_server.refuse_sender = "553 5.7.1 Sender not allowed"
+        with pytest.raises(ConnectionFailedError, match="sender refused: 553"):
+            backend.send(message("ok@example.org"))
+    assert smtp_server.per_recipient() == {"ok@example.org": 1}
 
 
 def test_list_unsubscribe_header_is_never_encoded_or_folded() -> None:
@@ -100,12 +142,13 @@ def test_list_unsubscribe_header_is_never_encoded_or_folded() -> None:
         unsubscribe_mailto="mailto:unsubscribe@lequotidien.example?subject=" + "B" * 120,
         list_id="La Matinale <la-matinale.lequotidien.example>",
     )
-    raw = finalize(built).data
+    raw = built.data
     assert f"List-Unsubscribe: <{url}>, <mailto:unsubscribe@".encode() in raw
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in raw
     assert b"=?utf-8?" not in raw.split(b"List-Unsubscribe:")[1].split(b"\r\n")[0]
     # a value that looks like a marker is not expanded a second time
-    assert "Camille [[email]]" in built.get_body(("html",)).get_content()
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert "Camille [[email]]" in parsed.get_body(("html",)).get_content()
 
 
 def test_smtp_url_options() -> None:
@@ -122,7 +165,7 @@ def test_file_backend_writes_one_eml_per_message(tmp_path: Path) -> None:
         backend.send(message("b@example.org"))
     files = sorted((tmp_path / "outbox").glob("*.eml"))
     assert len(files) == 2
-    assert files[0].read_bytes().startswith(b"From: La Matinale")
+    assert files[0].read_bytes().startswith(b"To: a@example.org\r\n")
 
 
 def test_console_backend_prints(capsys: pytest.CaptureFixture[str]) -> None:

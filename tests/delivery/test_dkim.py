@@ -13,7 +13,7 @@ import dkim
 import pytest
 
 from tests.conftest import TEST_CONFIG, environment, unavailable
-from worker.delivery import DkimSigner, build_message, finalize
+from worker.delivery import DkimSigner, build_message, sign
 from worker.digests import DigestArticle, render_digest
 from worker.settings import ConfigError, load_settings
 
@@ -59,7 +59,7 @@ def signed_message(private_key: bytes) -> bytes:
         list_id="La Matinale <la-matinale.lequotidien.example>",
     )
     signer = DkimSigner("nr2026", "lequotidien.example", private_key)
-    return finalize(message, signer).data
+    return sign(message, signer).data
 
 
 def test_signature_verifies_and_covers_list_unsubscribe(key_pair: tuple[Path, bytes]) -> None:

@@ -112,7 +112,7 @@ def test_subject_is_encoded_and_cr_lf_never_make_a_header() -> None:
         unsubscribe_mailto="mailto:unsubscribe@lequotidien.example",
         list_id="La Matinale <la-matinale.lequotidien.example>",
     )
-    raw = bytes(message)
+    raw = message.data
     headers = raw.split(b"\r\n\r\n", 1)[0]
     assert b"\r\nBcc:" not in headers
     assert b"\r\nX-Evil:" not in headers

@@ -7,20 +7,29 @@ from worker.delivery._backends import (
     EmailBackend,
     FileBackend,
     PermanentDeliveryError,
+    RejectedMessageError,
     SmtpBackend,
     TemporaryDeliveryError,
     UncertainDeliveryError,
 )
 from worker.delivery._dkim import DkimKeyError, DkimSigner
-from worker.delivery._message import Outgoing, build_message, finalize
+from worker.delivery._message import DigestMessage, Outgoing, build_message, sign
 from worker.delivery._rate import RateLimiter, throttle
-from worker.delivery._send import BatchOutcome, backend_for, compose_message, send_batch, send_test
+from worker.delivery._send import (
+    BatchOutcome,
+    address,
+    backend_for,
+    digest_message,
+    send_batch,
+    send_test,
+)
 
 __all__ = [
     "BatchOutcome",
     "ConnectionFailedError",
     "ConsoleBackend",
     "DeliveryError",
+    "DigestMessage",
     "DkimKeyError",
     "DkimSigner",
     "EmailBackend",
@@ -28,14 +37,16 @@ __all__ = [
     "Outgoing",
     "PermanentDeliveryError",
     "RateLimiter",
+    "RejectedMessageError",
     "SmtpBackend",
     "TemporaryDeliveryError",
     "UncertainDeliveryError",
+    "address",
     "backend_for",
     "build_message",
-    "compose_message",
-    "finalize",
+    "digest_message",
     "send_batch",
     "send_test",
+    "sign",
     "throttle",
 ]

@@ -1,63 +1,30 @@
-"""Build the MIME message of one digest for one subscriber.
+"""The MIME message of a digest, built once per batch and personalized per recipient.
 
-The digest is already rendered and inlined; this only fills the personal markers and sets
-the headers. Header values go through the email package's strict policy, and every value
-is flattened to one line first, so a CR or LF in a title or a name never starts a header.
+The email package's EmailMessage costs over a millisecond a message; a digest to 100,000
+people cannot afford it. :class:`DigestMessage` lays out the headers and parts once; each
+recipient then costs two string substitutions, two quoted-printable encodings (in C) and a
+few header lines. The output is plain RFC 5322 / MIME: multipart/alternative with a text
+and an HTML part, UTF-8, quoted-printable, CRLF line ends.
+
+Every header value is flattened to one line first and non-ASCII text is RFC 2047 encoded,
+so a CR or LF in a title, a name or a configured value never starts a header.
 """
 
 from __future__ import annotations
 
+import binascii
+import uuid
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
 
 from worker.delivery._dkim import DkimSigner
 from worker.digests import RenderedDigest, personalize
 from worker.store import utcnow
 
-# RFC 5322 allows 998 characters a line. The default 78 makes the email package fold long
-# headers into RFC 2047 encoded words, which turns List-Unsubscribe's URLs into text no
-# mailbox provider can follow.
-POLICY = SMTP.clone(max_line_length=998)
-
 
 def one_line(value: str) -> str:
     return " ".join(value.split())
-
-
-def build_message(
-    rendered: RenderedDigest,
-    *,
-    sender: str,
-    reply_to: str | None,
-    recipient_email: str,
-    recipient_name: str,
-    unsubscribe_url: str,
-    unsubscribe_mailto: str,
-    list_id: str,
-) -> EmailMessage:
-    personal = personalize(
-        rendered,
-        {"name": recipient_name, "email": recipient_email, "unsubscribe_url": unsubscribe_url},
-    )
-    sender_name, sender_address = parseaddr(one_line(sender))
-    message = EmailMessage(policy=POLICY)
-    message["Subject"] = one_line(personal.subject)
-    message["From"] = _address(sender_name, sender_address)
-    message["To"] = _address(recipient_name, recipient_email)
-    if reply_to:
-        message["Reply-To"] = one_line(reply_to)
-    message["Date"] = format_datetime(utcnow())
-    message["Message-ID"] = make_msgid(domain=sender_address.rpartition("@")[2] or None)
-    message["List-Id"] = one_line(list_id)
-    message["List-Unsubscribe"] = f"<{unsubscribe_url}>, <{unsubscribe_mailto}>"
-    # RFC 8058: mailbox providers may unsubscribe with one POST, no page, no login.
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message.set_content(personal.text, cte="quoted-printable")
-    message.add_alternative(personal.html, subtype="html", cte="quoted-printable")
-    return message
 
 
 @dataclass(frozen=True)
@@ -70,19 +37,107 @@ class Outgoing:
     message_id: str
 
 
-def finalize(message: EmailMessage, signer: DkimSigner | None = None) -> Outgoing:
-    """Serialize once (CRLF line ends, as SMTP wants) and sign those bytes."""
-    data = message.as_bytes(policy=POLICY)
-    if signer is not None:
-        data = signer.sign(data) + data
-    return Outgoing(
-        sender=message["From"].addresses[0].addr_spec,
-        recipient=message["To"].addresses[0].addr_spec,
-        data=data,
-        message_id=str(message["Message-ID"]),
+class DigestMessage:
+    """One rendered digest, ready to be addressed to many recipients."""
+
+    def __init__(
+        self, rendered: RenderedDigest, *, sender: str, reply_to: str | None, list_id: str
+    ) -> None:
+        name, self.sender_address = parseaddr(one_line(sender))
+        self.domain = self.sender_address.rpartition("@")[2] or "localhost"
+        self.boundary = f"=_newsroom_{uuid.uuid4().hex}"  # "=_" never occurs in QP text
+        common = [
+            ("From", _address(name, self.sender_address)),
+            ("Subject", _encoded(one_line(rendered.subject))),
+            ("List-Id", _encoded(one_line(list_id))),
+            # RFC 8058: mailbox providers may unsubscribe with one POST, no page, no login.
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", f'multipart/alternative; boundary="{self.boundary}"'),
+        ]
+        if reply_to:
+            common.insert(1, ("Reply-To", _encoded(one_line(reply_to))))
+        self._common = "".join(f"{key}: {value}\r\n" for key, value in common)
+        self._rendered = rendered
+
+    def for_recipient(
+        self, *, email: str, name: str, unsubscribe_url: str, unsubscribe_mailto: str
+    ) -> Outgoing:
+        personal = personalize(
+            self._rendered, {"name": name, "email": email, "unsubscribe_url": unsubscribe_url}
+        )
+        message_id = f"<{uuid.uuid4().hex}@{self.domain}>"
+        headers = (
+            f"To: {_address(one_line(name), email)}\r\n"
+            f"Date: {format_datetime(utcnow())}\r\n"
+            f"Message-ID: {message_id}\r\n"
+            f"List-Unsubscribe: <{one_line(unsubscribe_url)}>, <{one_line(unsubscribe_mailto)}>\r\n"
+            f"{self._common}"
+        )
+        data = b"".join(
+            (
+                headers.encode("ascii"),
+                b"\r\n",
+                _part(self.boundary, "text/plain", personal.text),
+                _part(self.boundary, "text/html", personal.html),
+                f"--{self.boundary}--\r\n".encode("ascii"),
+            )
+        )
+        return Outgoing(self.sender_address, email, data, message_id)
+
+
+def build_message(
+    rendered: RenderedDigest,
+    *,
+    sender: str,
+    reply_to: str | None,
+    recipient_email: str,
+    recipient_name: str,
+    unsubscribe_url: str,
+    unsubscribe_mailto: str,
+    list_id: str,
+) -> Outgoing:
+    """One message on its own (a test send); batches reuse one DigestMessage instead."""
+    return DigestMessage(rendered, sender=sender, reply_to=reply_to, list_id=list_id).for_recipient(
+        email=recipient_email,
+        name=recipient_name,
+        unsubscribe_url=unsubscribe_url,
+        unsubscribe_mailto=unsubscribe_mailto,
     )
 
 
-def _address(name: str, address: str) -> Address:
+def sign(message: Outgoing, signer: DkimSigner | None) -> Outgoing:
+    """Prepend the DKIM signature computed over the exact bytes that will be sent."""
+    if signer is None:
+        return message
+    return Outgoing(
+        message.sender,
+        message.recipient,
+        signer.sign(message.data) + message.data,
+        message.message_id,
+    )
+
+
+def _part(boundary: str, content_type: str, content: str) -> bytes:
+    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    if not encoded.endswith(b"\r\n"):
+        encoded += b"\r\n"
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Type: {content_type}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    return head.encode("ascii") + encoded
+
+
+def _encoded(value: str) -> str:
+    """RFC 2047 for non-ASCII header text, as a single logical line."""
+    if value.isascii():
+        return value
+    return Header(value, "utf-8").encode(linesep="\r\n")
+
+
+def _address(name: str, address: str) -> str:
     local, _, domain = address.rpartition("@")
-    return Address(display_name=one_line(name), username=local, domain=domain)
+    ascii_address = f"{local}@{domain.encode('idna').decode('ascii')}" if local else address
+    return formataddr((name, ascii_address), charset="utf-8") if name else ascii_address

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.delivery._backends import (
@@ -22,12 +23,13 @@ from worker.delivery._backends import (
     EmailBackend,
     FileBackend,
     PermanentDeliveryError,
+    RejectedMessageError,
     SmtpBackend,
     TemporaryDeliveryError,
     UncertainDeliveryError,
 )
 from worker.delivery._dkim import DkimSigner
-from worker.delivery._message import Outgoing, build_message, finalize
+from worker.delivery._message import DigestMessage, Outgoing, sign
 from worker.digests import Edition, RenderedDigest
 from worker.settings import Settings
 from worker.store import DeliveryStatus, DigestStatus, Newsletter, digests, subscribers
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 class BatchOutcome:
     sent: int = 0
     bounced: int = 0
+    failed: int = 0
     unknown: int = 0
     skipped: int = 0
     deferred: list[str] = field(default_factory=list)
@@ -71,25 +74,30 @@ def send_batch(
             return outcome
         newsletter = digest.newsletter
         rendered = RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text)
-        outcome.skipped += digests.skip_unconfirmed(session, delivery_ids)
+        outcome.skipped += digests.skip_unconfirmed(session, digest, delivery_ids)
         recipients = digests.recipients(session, delivery_ids)
-    ledger = _Ledger(sessions)
+    ledger = _Ledger(sessions.kw["bind"])
     signer = signer_for(settings)
+    layout = digest_message(settings, newsletter, rendered)
 
     with backend, ledger:
         for delivery_id, subscriber in recipients:
             if not ledger.claim(delivery_id):
                 outcome.skipped += 1
                 continue
-            message = compose_message(
-                settings,
-                newsletter,
-                rendered,
-                email=subscriber.email,
-                name=subscriber.name,
-                token=unsubscribe_token(settings.secret_key, subscriber.id, newsletter.id),
-                signer=signer,
-            )
+            try:
+                message = address(
+                    settings,
+                    layout,
+                    email=subscriber.email,
+                    name=subscriber.name,
+                    token=unsubscribe_token(settings.secret_key, subscriber.id, newsletter.id),
+                    signer=signer,
+                )
+            except UnicodeError:
+                # A non-ASCII local part needs SMTPUTF8, which this sender does not speak.
+                ledger.record(delivery_id, DeliveryStatus.FAILED, "address needs SMTPUTF8")
+                continue
             throttle()
             try:
                 backend.send(message)
@@ -97,6 +105,9 @@ def send_batch(
                 ledger.record(delivery_id, DeliveryStatus.BOUNCED, str(exc))
                 ledger.bounce(subscriber.id, newsletter.id)
                 outcome.bounced += 1
+            except RejectedMessageError as exc:
+                ledger.record(delivery_id, DeliveryStatus.FAILED, str(exc))
+                outcome.failed += 1
             except UncertainDeliveryError as exc:
                 ledger.record(delivery_id, DeliveryStatus.UNKNOWN, str(exc))
                 outcome.unknown += 1
@@ -117,30 +128,42 @@ def send_batch(
     return outcome
 
 
-def compose_message(
+def digest_message(
+    settings: Settings, newsletter: Newsletter, rendered: RenderedDigest
+) -> DigestMessage:
+    """The digest's message, laid out once for a whole batch."""
+    config = settings.file.newsletters[newsletter.slug]
+    return DigestMessage(
+        rendered,
+        sender=config.sender,
+        reply_to=config.reply_to,
+        list_id=f"{newsletter.title} <{newsletter.slug}.{_domain(config.sender)}>",
+    )
+
+
+def address(
     settings: Settings,
-    newsletter: Newsletter,
-    rendered: RenderedDigest,
+    message: DigestMessage,
     *,
     email: str,
     name: str,
     token: str,
     signer: DkimSigner | None,
 ) -> Outgoing:
-    """The message of one rendered digest for one recipient, ready for the wire."""
-    config = settings.file.newsletters[newsletter.slug]
-    sender_domain = parseaddr(config.sender)[1].rpartition("@")[2]
-    message = build_message(
-        rendered,
-        sender=config.sender,
-        reply_to=config.reply_to,
-        recipient_email=email,
-        recipient_name=name,
-        unsubscribe_url=f"{settings.public_base_url}/unsubscribe/{token}",
-        unsubscribe_mailto=f"mailto:unsubscribe@{sender_domain}?subject={token}",
-        list_id=f"{newsletter.title} <{newsletter.slug}.{sender_domain}>",
+    """The digest for one recipient, with its own unsubscribe links, signed if DKIM is on."""
+    return sign(
+        message.for_recipient(
+            email=email,
+            name=name,
+            unsubscribe_url=f"{settings.public_base_url}/unsubscribe/{token}",
+            unsubscribe_mailto=f"mailto:unsubscribe@{message.domain}?subject={token}",
+        ),
+        signer,
     )
-    return finalize(message, signer)
+
+
+def _domain(sender: str) -> str:
+    return parseaddr(sender)[1].rpartition("@")[2]
 
 
 def signer_for(settings: Settings) -> DkimSigner | None:
@@ -154,10 +177,9 @@ def send_test(settings: Settings, backend: EmailBackend, edition: Edition, *, to
     """One real copy for an editor, marked as a test, outside any ledger. Its unsubscribe
     link is signed for no subscriber, so following it changes nothing."""
     rendered = replace(edition.rendered, subject=f"[TEST] {edition.rendered.subject}")
-    message = compose_message(
+    message = address(
         settings,
-        edition.newsletter,
-        rendered,
+        digest_message(settings, edition.newsletter, rendered),
         email=to,
         name="",
         token=unsubscribe_token(settings.secret_key, 0, edition.newsletter.id),
@@ -170,41 +192,46 @@ def send_test(settings: Settings, backend: EmailBackend, edition: Edition, *, to
 
 class _Ledger:
     """Writes a message's result in the same transaction that claims the next row: one
-    commit a message instead of two, and still no send without a committed claim."""
+    commit a message instead of two, and still no send without a committed claim. It holds
+    one Core connection for the batch: the ORM's bookkeeping would cost more than the
+    statements."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-        self._results: list[Callable[[Session], object]] = []
+    def __init__(self, engine: Engine) -> None:
+        self.connection = engine.connect()
+        self._results: list[Callable[[Connection], object]] = []
 
     def claim(self, delivery_id: int) -> bool:
-        with self.sessions.begin() as session:
-            self._write(session)
-            return digests.claim(session, delivery_id)
+        with self.connection.begin():
+            self._write()
+            return digests.claim(self.connection, delivery_id)
 
     def record(
         self, delivery_id: int, status: DeliveryStatus, error: str = "", *, message_id: str = ""
     ) -> None:
         self._results.append(
-            lambda session: digests.record(
-                session, delivery_id, status, error=error, message_id=message_id
+            lambda connection: digests.record(
+                connection, delivery_id, status, error=error, message_id=message_id
             )
         )
 
     def bounce(self, subscriber_id: int, newsletter_id: int) -> None:
         """A hard bounce suppresses the address from this newsletter's later digests."""
         self._results.append(
-            lambda session: subscribers.mark_bounced(session, subscriber_id, newsletter_id)
+            lambda connection: subscribers.mark_bounced(connection, subscriber_id, newsletter_id)
         )
 
-    def _write(self, session: Session) -> None:
+    def _write(self) -> None:
         for result in self._results:
-            result(session)
+            result(self.connection)
         self._results.clear()
 
     def __enter__(self) -> _Ledger:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self._results:
-            with self.sessions.begin() as session:
-                self._write(session)
+        try:
+            if self._results:
+                with self.connection.begin():
+                    self._write()
+        finally:
+            self.connection.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, insert, literal, select, update
+from sqlalchemy import Connection, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from worker.store._models import (
@@ -135,47 +135,70 @@ def recipients(session: Session, delivery_ids: Sequence[int]) -> list[tuple[int,
     return [(delivery_id, subscriber) for delivery_id, subscriber in rows]
 
 
-def claim(session: Session, delivery_id: int) -> bool:
+# The ledger's per-message statements are built once, on the Core tables: building an
+# expression or going through the ORM for each of 100,000 messages costs more than the
+# database itself.
+_deliveries = Delivery.__table__
+_digests = Digest.__table__
+_subscriptions = Subscription.__table__
+
+_CLAIM = (
+    update(_deliveries)
+    .where(
+        _deliveries.c.id == bindparam("delivery_id"),
+        _deliveries.c.status == DeliveryStatus.PENDING.value,
+        select(_digests.c.id)
+        .where(
+            _digests.c.id == _deliveries.c.digest_id,
+            _digests.c.status == DigestStatus.SENDING.value,
+        )
+        .exists(),
+        select(_subscriptions.c.id)
+        .join(_digests, _digests.c.newsletter_id == _subscriptions.c.newsletter_id)
+        .where(
+            _digests.c.id == _deliveries.c.digest_id,
+            _subscriptions.c.subscriber_id == _deliveries.c.subscriber_id,
+            _subscriptions.c.status == SubscriptionStatus.CONFIRMED.value,
+        )
+        .exists(),
+    )
+    .values(
+        status=DeliveryStatus.SENDING.value,
+        claimed_at=bindparam("now"),
+        attempts=_deliveries.c.attempts + 1,
+    )
+)
+
+_RECORD = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+    .values(status=bindparam("status"), error=bindparam("error"))
+)
+_RECORD_SENT = (
+    update(_deliveries)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+    .values(
+        status=DeliveryStatus.SENT.value,
+        error="",
+        sent_at=bindparam("now"),
+        message_id=bindparam("message_id"),
+    )
+)
+
+
+def claim(session: Session | Connection, delivery_id: int) -> bool:
     """Take a pending row for sending, in the same statement checking that its digest is
     still sending and its subscriber still confirmed: a pause, a cancel or an unsubscribe
     stops the very next send. False when the row may not be sent now."""
-    digest_sending = (
-        select(Digest.id)
-        .where(Digest.id == Delivery.digest_id, Digest.status == DigestStatus.SENDING)
-        .exists()
-    )
-    still_confirmed = (
-        select(Subscription.id)
-        .join(Digest, Digest.newsletter_id == Subscription.newsletter_id)
-        .where(
-            Digest.id == Delivery.digest_id,
-            Subscription.subscriber_id == Delivery.subscriber_id,
-            Subscription.status == SubscriptionStatus.CONFIRMED,
-        )
-        .exists()
-    )
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id == delivery_id,
-            Delivery.status == DeliveryStatus.PENDING,
-            digest_sending,
-            still_confirmed,
-        )
-        .values(status=DeliveryStatus.SENDING, claimed_at=utcnow(), attempts=Delivery.attempts + 1)
-    )
+    result = session.execute(_CLAIM, {"delivery_id": delivery_id, "now": utcnow()})
     return result.rowcount == 1
 
 
-def skip_unconfirmed(session: Session, delivery_ids: Sequence[int]) -> int:
+def skip_unconfirmed(session: Session, digest: Digest, delivery_ids: Sequence[int]) -> int:
     """Pending rows whose subscriber left (or bounced) since the digest was queued."""
-    confirmed = (
-        select(Subscription.subscriber_id)
-        .join(Digest, Digest.newsletter_id == Subscription.newsletter_id)
-        .where(
-            Digest.id == Delivery.digest_id,
-            Subscription.status == SubscriptionStatus.CONFIRMED,
-        )
+    confirmed = select(Subscription.subscriber_id).where(
+        Subscription.newsletter_id == digest.newsletter_id,
+        Subscription.status == SubscriptionStatus.CONFIRMED,
     )
     result = session.execute(
         update(Delivery)
@@ -190,17 +213,19 @@ def skip_unconfirmed(session: Session, delivery_ids: Sequence[int]) -> int:
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     delivery_id: int,
     status: DeliveryStatus,
     *,
     error: str = "",
     message_id: str = "",
 ) -> None:
-    values: dict[str, object] = {"status": status, "error": error[:2000]}
     if status is DeliveryStatus.SENT:
-        values.update(sent_at=utcnow(), message_id=message_id)
-    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+        parameters = {"delivery_id": delivery_id, "now": utcnow(), "message_id": message_id}
+        session.execute(_RECORD_SENT, parameters)
+    else:
+        parameters = {"delivery_id": delivery_id, "status": status.value, "error": error[:2000]}
+        session.execute(_RECORD, parameters)
 
 
 def fail_pending(session: Session, delivery_ids: Sequence[int], error: str) -> int:

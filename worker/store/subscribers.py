@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 
 from worker.store._models import (
@@ -55,7 +55,7 @@ def subscribe(
     return existing
 
 
-def mark_bounced(session: Session, subscriber_id: int, newsletter_id: int) -> None:
+def mark_bounced(session: Session | Connection, subscriber_id: int, newsletter_id: int) -> None:
     """A hard bounce: no later digest of this newsletter goes to the address."""
     session.execute(
         update(Subscription)
