@@ -16,6 +16,7 @@ from tests.conftest import SmtpSink, WorkerProcess, wait_until
 from tests.db import create_article, create_subscriber
 from worker.articles import ArticleRecord, import_records
 from worker.celery_app import app as celery_app
+from worker.celery_app import current_redis
 from worker.delivery import SmtpBackend, TemporaryDeliveryError, send_batch
 from worker.digests import prepare_digest
 from worker.dispatch import announce_article, queue_digest
@@ -151,8 +152,12 @@ def test_a_batch_sent_again_sends_nothing_twice(
         (batch,) = list(digests.pending_batches(session, digest.id, 500))
         digest_id = digest.id
 
-    first = send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
-    second = send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
+    first = send_batch(
+        sessions, settings, SmtpBackend(smtp_server.url), current_redis(), digest_id, batch
+    )
+    second = send_batch(
+        sessions, settings, SmtpBackend(smtp_server.url), current_redis(), digest_id, batch
+    )
     assert (first.sent, second.sent, second.skipped) == (5, 0, 5)
     assert set(smtp_server.per_recipient().values()) == {1}
     with sessions.begin() as session:
@@ -212,10 +217,14 @@ def test_a_deferred_recipient_does_not_hold_up_the_rest_of_the_batch(
     smtp_server.refuse["s0@example.org"] = "452 4.2.2 Mailbox full, try later"
 
     with pytest.raises(TemporaryDeliveryError, match="1 deferred, first: 452"):
-        send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
+        send_batch(
+            sessions, settings, SmtpBackend(smtp_server.url), current_redis(), digest_id, batch
+        )
     assert smtp_server.per_recipient() == {f"s{n}@example.org": 1 for n in (1, 2, 3)}
 
     del smtp_server.refuse["s0@example.org"]  # the retry sends only what was deferred
-    retry = send_batch(sessions, settings, SmtpBackend(smtp_server.url), digest_id, batch)
+    retry = send_batch(
+        sessions, settings, SmtpBackend(smtp_server.url), current_redis(), digest_id, batch
+    )
     assert (retry.sent, retry.skipped) == (1, 3)
     assert set(smtp_server.per_recipient().values()) == {1}

@@ -11,7 +11,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from worker.celery_app import app
+from worker.celery_app import app, current_redis
+from worker.delivery import halt, unhalt
 from worker.digests import prepare_digest
 from worker.settings import Settings
 from worker.store import Digest, digests, on_commit, session_factory, utcnow
@@ -72,5 +73,9 @@ def change_digest(settings: Settings, digest_id: int, action: str) -> Digest:
         if not change[action](session, digest):
             raise ValueError(f"digest {digest_id} is {digest.status.value}: cannot {action} it")
         if action == "resume":
+            # lift the halt before the batches start, or they would stop at once
+            on_commit(session, lambda: unhalt(current_redis(), digest_id))
             _start_after_commit(session, digest.id)
+        else:
+            on_commit(session, lambda: halt(current_redis(), digest_id))
         return digest

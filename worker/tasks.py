@@ -24,6 +24,7 @@ from worker.delivery import (
     TemporaryDeliveryError,
     backend_for,
     send_batch,
+    settle_dead_runs,
     throttle,
 )
 from worker.digests import queue_scheduled
@@ -99,6 +100,7 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
             sessions,
             settings,
             backend_for(settings),
+            current_redis(),
             digest_id,
             delivery_ids,
             throttle=_throttle(settings, sessions, digest_id),
@@ -111,13 +113,15 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     else:
         log.info(
-            "digest %s batch of %s: %s sent, %s bounced, %s unknown, %s skipped",
+            "digest %s batch of %s: %s sent, %s bounced, %s failed, %s unknown, %s skipped%s",
             digest_id,
             len(delivery_ids),
             outcome.sent,
             outcome.bounced,
+            outcome.failed,
             outcome.unknown,
             outcome.skipped,
+            " (halted)" if outcome.halted else "",
         )
     with sessions.begin() as session:
         digests.finish_if_done(session, digest_id)
@@ -146,10 +150,9 @@ def sweep_digests() -> dict[str, int]:
     settings = get_settings()
     delivery = settings.file.delivery
     sessions = _sessions()
-    with sessions.begin() as session:
-        unknown = digests.mark_stale_claims_unknown(
-            session, older_than=timedelta(seconds=delivery.stale_claim_seconds)
-        )
+    settled = settle_dead_runs(
+        sessions, current_redis(), older_than=timedelta(seconds=delivery.stale_claim_seconds)
+    )
     stalled_before = utcnow() - timedelta(seconds=delivery.stall_seconds)
     to_dispatch: list[int] = []
     with sessions.begin() as session:
@@ -166,7 +169,7 @@ def sweep_digests() -> dict[str, int]:
     for digest_id in to_dispatch:
         log.warning("digest %s stalled: dispatching its pending rows again", digest_id)
         send_digest.delay(digest_id)
-    return {"unknown": unknown, "redispatched": len(to_dispatch)}
+    return {**settled, "redispatched": len(to_dispatch)}
 
 
 @app.task(name="worker.tasks.queue_scheduled_digests")

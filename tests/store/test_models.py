@@ -122,13 +122,15 @@ def test_deliveries_only_for_confirmed_and_claimed_once(sessions: sessionmaker[S
         emails = [s.email for _, s in digests.recipients(session, batch)]
         assert emails == ["a@example.org", "b@example.org"]
     with sessions.begin() as session:
-        assert digests.claim(session, batch[0])
+        assert digests.claim_batch(session, digest_id, batch[:1], "run-1") == batch[:1]
     with sessions.begin() as session:
-        assert not digests.claim(session, batch[0])
-        digests.record(session, batch[0], DeliveryStatus.SENT, message_id="<m@x>")
+        # another run (a redelivered task) finds the row taken
+        assert digests.claim_batch(session, digest_id, batch, "run-2") == batch[1:]
+        digests.apply_results(session, "run-1", [(batch[0], "sent", "<m@x>")])
+        digests.apply_results(session, "run-1", [(batch[1], "sent", "<wrong run@x>")])
         counts = digests.counts(session, digest_id)
     assert counts[DeliveryStatus.SENT] == 1
-    assert counts[DeliveryStatus.PENDING] == 1
+    assert counts[DeliveryStatus.SENDING] == 1  # still held by run-2
 
 
 def test_pending_batches_are_keyset_pages(sessions: sessionmaker[Session]) -> None:
@@ -161,8 +163,9 @@ def test_digest_finishes_only_when_no_row_is_open(sessions: sessionmaker[Session
     with sessions.begin() as session:
         digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
         assert digests.finish_if_done(session, digest_id) is None
-        digests.claim(session, batch[0])
-        digests.record(session, batch[0], DeliveryStatus.SENT)
+        digests.claim_batch(session, digest_id, batch[:1], "run")
+        assert digests.finish_if_done(session, digest_id) is None  # one row in flight
+        digests.apply_results(session, "run", [(batch[0], "sent", "<m@x>")])
         digests.fail_pending(session, batch, "gave up")
         assert digests.finish_if_done(session, digest_id) is DigestStatus.SENT
         digest = digests.get(session, digest_id)
@@ -178,28 +181,34 @@ def test_digest_where_nothing_could_be_sent_is_failed(sessions: sessionmaker[Ses
         assert digests.finish_if_done(session, digest_id) is DigestStatus.FAILED
 
 
-def test_claim_stops_at_pause_and_resumes_where_it_stopped(sessions: sessionmaker[Session]) -> None:
+def test_a_paused_digest_lends_no_rows_and_resumes_where_it_stopped(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as session:
         digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
-        assert digests.claim(session, batch[0])
+        assert digests.claim_batch(session, digest_id, batch[:1], "run") == batch[:1]
         digest = digests.get(session, digest_id)
         assert digest is not None
         assert digests.pause(session, digest)
-        assert not digests.claim(session, batch[1])
+        assert digests.claim_batch(session, digest_id, batch[1:], "late") == []
         assert digests.finish_if_done(session, digest_id) is None  # paused is not finished
+        digests.apply_results(session, "run", [(batch[0], "sent", "<m@x>")])
         assert digests.resume(session, digest)
         assert list(digests.pending_batches(session, digest_id, 10)) == [[batch[1]]]
-        assert digests.claim(session, batch[1])
         assert not digests.resume(session, digest)
 
 
-def test_cancel_marks_what_is_left_and_stops_claims(sessions: sessionmaker[Session]) -> None:
+def test_cancel_marks_what_is_left_including_rows_given_back(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions.begin() as session:
         digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
+        digests.claim_batch(session, digest_id, batch[:1], "run")
         digest = digests.get(session, digest_id)
         assert digest is not None
         assert digests.cancel(session, digest)
-        assert not digests.claim(session, batch[0])
+        assert digests.claim_batch(session, digest_id, batch, "late") == []
+        digests.release(session, "run", batch[:1])  # the run stops and gives its row back
         counts = digests.counts(session, digest_id)
         assert counts[DeliveryStatus.CANCELLED] == 2
         assert not digests.cancel(session, digest)
@@ -208,26 +217,36 @@ def test_cancel_marks_what_is_left_and_stops_claims(sessions: sessionmaker[Sessi
 
 def test_an_unsubscribe_after_queueing_is_honoured(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
-        subscriber = subscribers.get_by_email(session, "a@example.org")
-        assert subscriber is not None
+        digest_id, batch = sending_digest(
+            session, ["a@example.org", "b@example.org", "c@example.org"]
+        )
+        digests.claim_batch(session, digest_id, batch[2:], "run")
         newsletter = create_newsletter(session)
-        subscription = subscribers.subscription(session, subscriber, newsletter)
-        assert subscription is not None
-        subscription.status = SubscriptionStatus.UNSUBSCRIBED
+        for email in ("a@example.org", "c@example.org"):
+            subscriber = subscribers.get_by_email(session, email)
+            assert subscriber is not None
+            subscription = subscribers.subscription(session, subscriber, newsletter)
+            assert subscription is not None
+            subscription.status = SubscriptionStatus.UNSUBSCRIBED
         session.flush()
-        assert not digests.claim(session, batch[0])
-        assert digests.skip_unconfirmed(session, digests.get(session, digest_id), batch) == 1
-        assert digests.counts(session, digest_id)[DeliveryStatus.SKIPPED] == 1
+        digest = digests.get(session, digest_id)
+        assert digest is not None
+        assert digests.skip_unconfirmed(session, digest, batch) == 1  # a, still pending
+        assert digests.skip_left_subscribers(session, digest_id, "run", newsletter.id) == {
+            batch[2]  # c, held by a run that had not sent it yet
+        }
+        assert digests.counts(session, digest_id)[DeliveryStatus.SKIPPED] == 2
 
 
-def test_stale_claims_become_unknown(sessions: sessionmaker[Session]) -> None:
+def test_stale_runs_are_found_by_their_claim_age(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
-        _, batch = sending_digest(session, ["a@example.org", "b@example.org"])
-        digests.claim(session, batch[0])
-        digests.claim(session, batch[1])
-        assert digests.mark_stale_claims_unknown(session, older_than=timedelta(hours=1)) == 0
-        assert digests.mark_stale_claims_unknown(session, older_than=timedelta(0)) == 2
+        digest_id, batch = sending_digest(session, ["a@example.org", "b@example.org"])
+        digests.claim_batch(session, digest_id, batch, "run")
+        assert digests.stale_runs(session, older_than=timedelta(hours=1)) == []
+        assert digests.stale_runs(session, older_than=timedelta(0)) == ["run"]
+        assert digests.held_by(session, "run") == batch
+        digests.mark_unknown(session, "run", batch[:1], "lost")
+        assert digests.held_by(session, "run") == batch[1:]
 
 
 def test_articles_for_digest_follow_the_selection_rules(sessions: sessionmaker[Session]) -> None:

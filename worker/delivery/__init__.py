@@ -13,8 +13,10 @@ from worker.delivery._backends import (
     UncertainDeliveryError,
 )
 from worker.delivery._dkim import DkimKeyError, DkimSigner
+from worker.delivery._journal import halt, unhalt
 from worker.delivery._message import DigestMessage, Outgoing, build_message, sign
 from worker.delivery._rate import RateLimiter, throttle
+from worker.delivery._recovery import settle_dead_runs
 from worker.delivery._send import (
     BatchOutcome,
     address,
@@ -45,8 +47,11 @@ __all__ = [
     "backend_for",
     "build_message",
     "digest_message",
+    "halt",
     "send_batch",
     "send_test",
+    "settle_dead_runs",
     "sign",
     "throttle",
+    "unhalt",
 ]

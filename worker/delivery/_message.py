@@ -13,13 +13,14 @@ so a CR or LF in a title, a name or a configured value never starts a header.
 from __future__ import annotations
 
 import binascii
+import html
 import uuid
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
 from worker.delivery._dkim import DkimSigner
-from worker.digests import RenderedDigest, personalize
+from worker.digests import PERSONAL_MARKER, RenderedDigest
 from worker.store import utcnow
 
 
@@ -58,14 +59,13 @@ class DigestMessage:
         if reply_to:
             common.insert(1, ("Reply-To", _encoded(one_line(reply_to))))
         self._common = "".join(f"{key}: {value}\r\n" for key, value in common)
-        self._rendered = rendered
+        self._text = _Part(self.boundary, "text/plain", rendered.text, escape=_same)
+        self._html = _Part(self.boundary, "text/html", rendered.html, escape=html.escape)
 
     def for_recipient(
         self, *, email: str, name: str, unsubscribe_url: str, unsubscribe_mailto: str
     ) -> Outgoing:
-        personal = personalize(
-            self._rendered, {"name": name, "email": email, "unsubscribe_url": unsubscribe_url}
-        )
+        values = {"name": name, "email": email, "unsubscribe_url": unsubscribe_url}
         message_id = f"<{uuid.uuid4().hex}@{self.domain}>"
         headers = (
             f"To: {_address(one_line(name), email)}\r\n"
@@ -78,8 +78,8 @@ class DigestMessage:
             (
                 headers.encode("ascii"),
                 b"\r\n",
-                _part(self.boundary, "text/plain", personal.text),
-                _part(self.boundary, "text/html", personal.html),
+                self._text.fill(values),
+                self._html.fill(values),
                 f"--{self.boundary}--\r\n".encode("ascii"),
             )
         )
@@ -118,16 +118,43 @@ def sign(message: Outgoing, signer: DkimSigner | None) -> Outgoing:
     )
 
 
-def _part(boundary: str, content_type: str, content: str) -> bytes:
-    encoded = binascii.b2a_qp(content.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
-    if not encoded.endswith(b"\r\n"):
-        encoded += b"\r\n"
-    head = (
-        f"--{boundary}\r\n"
-        f'Content-Type: {content_type}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-    )
-    return head.encode("ascii") + encoded
+_SOFT_BREAK = b"=\r\n"
+
+
+def _same(value: str) -> str:
+    return value
+
+
+class _Part:
+    """One body part, quoted-printable encoded once around its personal markers.
+
+    A soft line break may stand between any two encoded characters, so the literal text is
+    encoded once and each recipient's values are encoded alone and put between soft breaks:
+    every line stays within the 76 characters of RFC 2045, and decoding gives exactly the
+    text with the values in place.
+    """
+
+    def __init__(self, boundary: str, content_type: str, content: str, *, escape) -> None:
+        self.escape = escape
+        pieces = PERSONAL_MARKER.split(content)  # literal, field, literal, field, ..., literal
+        self.literals = [_qp(piece) for piece in pieces[0::2]]
+        self.fields = pieces[1::2]
+        self.head = (
+            f"--{boundary}\r\n"
+            f'Content-Type: {content_type}; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        ).encode("ascii")
+
+    def fill(self, values: dict[str, str]) -> bytes:
+        chunks = [self.head, self.literals[0]]
+        for field, literal in zip(self.fields, self.literals[1:], strict=True):
+            chunks += (_SOFT_BREAK, _qp(self.escape(values[field])), _SOFT_BREAK, literal)
+        body = b"".join(chunks)
+        return body if body.endswith(b"\r\n") else body + b"\r\n"
+
+
+def _qp(text: str) -> bytes:
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 def _encoded(value: str) -> str:

@@ -1,20 +1,25 @@
-"""Send one batch of a digest: claim each ledger row, send, record, over one connection.
+"""Send one batch of a digest over one connection, exactly once per subscriber.
 
-Each claim is committed before the send and each result right after it, so a task that is
-retried or redelivered skips what another attempt already took, and a worker killed mid-send
-leaves exactly one row in ``sending`` (later marked ``unknown``, never resent). A recipient
-deferred with a 4xx goes back to pending and the batch goes on; the task is then retried
-for what was deferred only. A server that cannot be reached stops the batch at once.
+The batch's rows are claimed in one transaction; before each message one Redis call
+journals the attempt (and the previous result) and checks whether the digest was paused or
+cancelled; results reach the database in bulk every FLUSH_EVERY messages and at the end,
+when rows never attempted are given back. A redelivered or retried task finds the rows
+taken or finished and sends nothing twice; a worker killed mid-batch is settled from its
+journal by the sweeper (see _journal.py and _recovery.py). A recipient deferred with a
+4xx goes back to pending and the batch goes on; a server that cannot be reached, or that
+refuses our sender, stops the batch at once.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from email.utils import parseaddr
 
-from sqlalchemy import Connection, Engine
+import redis
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.delivery._backends import (
@@ -29,10 +34,18 @@ from worker.delivery._backends import (
     UncertainDeliveryError,
 )
 from worker.delivery._dkim import DkimSigner
+from worker.delivery._journal import Journal
 from worker.delivery._message import DigestMessage, Outgoing, sign
 from worker.digests import Edition, RenderedDigest
 from worker.settings import Settings
-from worker.store import DeliveryStatus, DigestStatus, Newsletter, digests, subscribers
+from worker.store import (
+    DeliveryStatus,
+    DigestStatus,
+    Newsletter,
+    Subscriber,
+    digests,
+    subscribers,
+)
 from worker.subscribers import unsubscribe_token
 
 log = logging.getLogger(__name__)
@@ -45,7 +58,9 @@ class BatchOutcome:
     failed: int = 0
     unknown: int = 0
     skipped: int = 0
+    halted: bool = False
     deferred: list[str] = field(default_factory=list)
+    connection_failed: str = ""
 
 
 def backend_for(settings: Settings) -> EmailBackend:
@@ -57,16 +72,21 @@ def backend_for(settings: Settings) -> EmailBackend:
     return ConsoleBackend()
 
 
+FLUSH_EVERY = 100
+
+
 def send_batch(
     sessions: sessionmaker[Session],
     settings: Settings,
     backend: EmailBackend,
+    redis_client: redis.Redis,
     digest_id: int,
     delivery_ids: list[int],
     *,
     throttle: Callable[[], None] = lambda: None,
 ) -> BatchOutcome:
     outcome = BatchOutcome()
+    token = str(uuid.uuid4())
     with sessions.begin() as session:
         digest = digests.get(session, digest_id)
         if digest is None or digest.status is not DigestStatus.SENDING:
@@ -75,57 +95,105 @@ def send_batch(
         newsletter = digest.newsletter
         rendered = RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text)
         outcome.skipped += digests.skip_unconfirmed(session, digest, delivery_ids)
-        recipients = digests.recipients(session, delivery_ids)
-    ledger = _Ledger(sessions.kw["bind"])
-    signer = signer_for(settings)
-    layout = digest_message(settings, newsletter, rendered)
+        claimed = digests.claim_batch(session, digest_id, delivery_ids, token)
+        recipients = digests.recipients(session, claimed)
+    outcome.skipped += len(delivery_ids) - len(claimed) - outcome.skipped
+    if not recipients:
+        return outcome
 
-    with backend, ledger:
-        for delivery_id, subscriber in recipients:
-            if not ledger.claim(delivery_id):
-                outcome.skipped += 1
-                continue
-            try:
-                message = address(
+    journal = Journal(
+        redis_client, token, digest_id, alive_seconds=settings.file.delivery.stale_claim_seconds
+    )
+    ledger = _Ledger(sessions.kw["bind"], token, newsletter.id, digest_id)
+    layout = digest_message(settings, newsletter, rendered)
+    signer = signer_for(settings)
+    last: tuple[int, str, str] | None = None
+    attempted: set[int] = set()
+    try:
+        with backend:
+            for delivery_id, subscriber in recipients:
+                if delivery_id in ledger.left:
+                    continue
+                throttle()  # before the attempt is journaled: waiting is not being in flight
+                if journal.step(result=last, attempt=delivery_id):
+                    outcome.halted = True
+                    last = None
+                    break
+                attempted.add(delivery_id)
+                last = _send_one(
                     settings,
+                    backend,
                     layout,
-                    email=subscriber.email,
-                    name=subscriber.name,
-                    token=unsubscribe_token(settings.secret_key, subscriber.id, newsletter.id),
-                    signer=signer,
+                    signer,
+                    newsletter.id,
+                    delivery_id,
+                    subscriber,
+                    outcome,
                 )
-            except UnicodeError:
-                # A non-ASCII local part needs SMTPUTF8, which this sender does not speak.
-                ledger.record(delivery_id, DeliveryStatus.FAILED, "address needs SMTPUTF8")
-                continue
-            throttle()
-            try:
-                backend.send(message)
-            except PermanentDeliveryError as exc:
-                ledger.record(delivery_id, DeliveryStatus.BOUNCED, str(exc))
-                ledger.bounce(subscriber.id, newsletter.id)
-                outcome.bounced += 1
-            except RejectedMessageError as exc:
-                ledger.record(delivery_id, DeliveryStatus.FAILED, str(exc))
-                outcome.failed += 1
-            except UncertainDeliveryError as exc:
-                ledger.record(delivery_id, DeliveryStatus.UNKNOWN, str(exc))
-                outcome.unknown += 1
-            except ConnectionFailedError:
-                ledger.record(delivery_id, DeliveryStatus.PENDING)
-                raise
-            except TemporaryDeliveryError as exc:
-                # This recipient's server says "later"; the others need not wait for it.
-                ledger.record(delivery_id, DeliveryStatus.PENDING)
-                outcome.deferred.append(str(exc))
-            else:
-                ledger.record(delivery_id, DeliveryStatus.SENT, message_id=message.message_id)
-                outcome.sent += 1
+                ledger.add(last, subscriber.id)
+                if last[1] == DeliveryStatus.PENDING.value and outcome.connection_failed:
+                    break
+                if len(ledger) >= FLUSH_EVERY:
+                    ledger.flush()
+            if last is not None:
+                journal.step(result=last, attempt=None)
+    finally:
+        ledger.flush()
+        ledger.release([i for i in claimed if i not in attempted and i not in ledger.left])
+        journal.close()
+    if outcome.connection_failed:
+        raise ConnectionFailedError(outcome.connection_failed)
     if outcome.deferred:
         raise TemporaryDeliveryError(
             f"{len(outcome.deferred)} deferred, first: {outcome.deferred[0]}"
         )
     return outcome
+
+
+def _send_one(
+    settings: Settings,
+    backend: EmailBackend,
+    layout: DigestMessage,
+    signer: DkimSigner | None,
+    newsletter_id: int,
+    delivery_id: int,
+    subscriber: Subscriber,
+    outcome: BatchOutcome,
+) -> tuple[int, str, str]:
+    """Send one message; returns its result as (delivery id, status, message id or error)."""
+    try:
+        message = address(
+            settings,
+            layout,
+            email=subscriber.email,
+            name=subscriber.name,
+            token=unsubscribe_token(settings.secret_key, subscriber.id, newsletter_id),
+            signer=signer,
+        )
+    except UnicodeError:
+        # A non-ASCII local part needs SMTPUTF8, which this sender does not speak.
+        outcome.failed += 1
+        return delivery_id, DeliveryStatus.FAILED.value, "address needs SMTPUTF8"
+    try:
+        backend.send(message)
+    except PermanentDeliveryError as exc:
+        outcome.bounced += 1
+        return delivery_id, DeliveryStatus.BOUNCED.value, str(exc)
+    except RejectedMessageError as exc:
+        outcome.failed += 1
+        return delivery_id, DeliveryStatus.FAILED.value, str(exc)
+    except UncertainDeliveryError as exc:
+        outcome.unknown += 1
+        return delivery_id, DeliveryStatus.UNKNOWN.value, str(exc)
+    except ConnectionFailedError as exc:
+        outcome.connection_failed = str(exc)
+        return delivery_id, DeliveryStatus.PENDING.value, str(exc)
+    except TemporaryDeliveryError as exc:
+        # This recipient's server says "later"; the others need not wait for it.
+        outcome.deferred.append(str(exc))
+        return delivery_id, DeliveryStatus.PENDING.value, str(exc)
+    outcome.sent += 1
+    return delivery_id, DeliveryStatus.SENT.value, message.message_id
 
 
 def digest_message(
@@ -191,47 +259,38 @@ def send_test(settings: Settings, backend: EmailBackend, edition: Edition, *, to
 
 
 class _Ledger:
-    """Writes a message's result in the same transaction that claims the next row: one
-    commit a message instead of two, and still no send without a committed claim. It holds
-    one Core connection for the batch: the ORM's bookkeeping would cost more than the
-    statements."""
+    """Results waiting for the database, written in one transaction per flush over one
+    connection. A flush also applies hard bounces to the subscriptions and finds held rows
+    whose subscriber left meanwhile (``left``), which the batch then skips."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.connection = engine.connect()
-        self._results: list[Callable[[Connection], object]] = []
+    def __init__(self, engine: Engine, token: str, newsletter_id: int, digest_id: int) -> None:
+        self.engine = engine
+        self.token = token
+        self.newsletter_id = newsletter_id
+        self.digest_id = digest_id
+        self.left: set[int] = set()
+        self._results: list[tuple[int, str, str]] = []
+        self._bounced: list[int] = []
 
-    def claim(self, delivery_id: int) -> bool:
-        with self.connection.begin():
-            self._write()
-            return digests.claim(self.connection, delivery_id)
+    def __len__(self) -> int:
+        return len(self._results)
 
-    def record(
-        self, delivery_id: int, status: DeliveryStatus, error: str = "", *, message_id: str = ""
-    ) -> None:
-        self._results.append(
-            lambda connection: digests.record(
-                connection, delivery_id, status, error=error, message_id=message_id
+    def add(self, result: tuple[int, str, str], subscriber_id: int) -> None:
+        self._results.append(result)
+        if result[1] == DeliveryStatus.BOUNCED.value:
+            self._bounced.append(subscriber_id)
+
+    def flush(self) -> None:
+        with self.engine.begin() as connection:
+            digests.apply_results(connection, self.token, self._results)
+            for subscriber_id in self._bounced:
+                subscribers.mark_bounced(connection, subscriber_id, self.newsletter_id)
+            self.left |= digests.skip_left_subscribers(
+                connection, self.digest_id, self.token, self.newsletter_id
             )
-        )
-
-    def bounce(self, subscriber_id: int, newsletter_id: int) -> None:
-        """A hard bounce suppresses the address from this newsletter's later digests."""
-        self._results.append(
-            lambda connection: subscribers.mark_bounced(connection, subscriber_id, newsletter_id)
-        )
-
-    def _write(self) -> None:
-        for result in self._results:
-            result(self.connection)
         self._results.clear()
+        self._bounced.clear()
 
-    def __enter__(self) -> _Ledger:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        try:
-            if self._results:
-                with self.connection.begin():
-                    self._write()
-        finally:
-            self.connection.close()
+    def release(self, delivery_ids: list[int]) -> None:
+        with self.engine.begin() as connection:
+            digests.release(connection, self.token, delivery_ids)

@@ -11,9 +11,9 @@ from worker.digests._editions import (
 from worker.digests._progress import Progress, progress
 from worker.digests._render import (
     PERSONAL_FIELDS,
+    PERSONAL_MARKER,
     DigestArticle,
     RenderedDigest,
-    personalize,
     render_digest,
     with_utm,
 )
@@ -22,6 +22,7 @@ from worker.digests._schedule import latest_slot, next_slot, queue_scheduled
 __all__ = [
     "GMAIL_CLIP_BYTES",
     "PERSONAL_FIELDS",
+    "PERSONAL_MARKER",
     "DigestArticle",
     "DigestTooLarge",
     "Edition",
@@ -31,7 +32,6 @@ __all__ = [
     "compose_edition",
     "latest_slot",
     "next_slot",
-    "personalize",
     "prepare_digest",
     "progress",
     "queue_scheduled",

@@ -1,13 +1,12 @@
 """Render a digest once: subject, text and HTML with its CSS inlined by premailer.
 
 Rendering is a pure function of the articles, the newsletter and the date. Per-subscriber
-values are left as ``[[field]]`` markers and filled in by :func:`personalize` with plain
-string replacement, so a digest to 100,000 people is rendered and inlined exactly once.
+values are left as ``[[field]]`` markers (PERSONAL_MARKER) that the delivery layer fills
+for each recipient, so a digest to 100,000 people is rendered and inlined exactly once.
 """
 
 from __future__ import annotations
 
-import html
 import io
 import re
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from worker.settings import EMAIL_TEMPLATES_DIR
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 PERSONAL_FIELDS = ("name", "email", "unsubscribe_url")
-_MARKER = re.compile(r"\[\[(" + "|".join(PERSONAL_FIELDS) + r")\]\]")
+PERSONAL_MARKER = re.compile(r"\[\[(" + "|".join(PERSONAL_FIELDS) + r")\]\]")
 
 
 @dataclass(frozen=True)
@@ -87,16 +86,6 @@ def render_digest(
         disable_validation=True,
     ).transform()
     return RenderedDigest(subject=" ".join(subject.split()), html=inlined, text=text.strip() + "\n")
-
-
-def personalize(rendered: RenderedDigest, values: dict[str, str]) -> RenderedDigest:
-    """Fill the per-subscriber markers; HTML gets escaped values, text gets them as they are.
-
-    One pass over each part, so a value that itself looks like a marker stays as typed.
-    """
-    text = _MARKER.sub(lambda m: values.get(m[1], ""), rendered.text)
-    body = _MARKER.sub(lambda m: html.escape(values.get(m[1], "")), rendered.html)
-    return RenderedDigest(subject=rendered.subject, html=body, text=text)
 
 
 def with_utm(url: str, campaign: str) -> str:

@@ -225,6 +225,9 @@ class Delivery(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str] = mapped_column(Text, default="")
     message_id: Mapped[str] = mapped_column(String(300), default="")
+    # The batch run holding the row while it is ``sending``; its journal in Redis says which
+    # rows it attempted, so a crashed run is settled exactly (see delivery/_journal.py).
+    claim_token: Mapped[str | None] = mapped_column(String(36))
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
 
@@ -232,6 +235,7 @@ class Delivery(Base):
         UniqueConstraint("digest_id", "subscriber_id"),
         Index("ix_deliveries_digest_status", "digest_id", "status"),
         Index("ix_deliveries_status_claimed_at", "status", "claimed_at"),
+        Index("ix_deliveries_claim_token", "claim_token"),
     )
 
 

@@ -135,63 +135,156 @@ def recipients(session: Session, delivery_ids: Sequence[int]) -> list[tuple[int,
     return [(delivery_id, subscriber) for delivery_id, subscriber in rows]
 
 
-# The ledger's per-message statements are built once, on the Core tables: building an
-# expression or going through the ORM for each of 100,000 messages costs more than the
-# database itself.
+def claim_batch(
+    session: Session, digest_id: int, delivery_ids: Sequence[int], token: str
+) -> list[int]:
+    """Take a batch's pending rows for a run (``token``), if the digest is still sending.
+    Returns the ids taken; rows another run holds or already finished are left alone."""
+    sending = (
+        select(Digest.id)
+        .where(Digest.id == digest_id, Digest.status == DigestStatus.SENDING)
+        .exists()
+    )
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.digest_id == digest_id,
+            Delivery.status == DeliveryStatus.PENDING,
+            sending,
+        )
+        .values(
+            status=DeliveryStatus.SENDING,
+            claim_token=token,
+            claimed_at=utcnow(),
+            attempts=Delivery.attempts + 1,
+        )
+    )
+    return list(
+        session.scalars(
+            select(Delivery.id).where(Delivery.claim_token == token).order_by(Delivery.id)
+        )
+    )
+
+
+# Results are written many at a time with one prepared statement on the Core table.
 _deliveries = Delivery.__table__
-_digests = Digest.__table__
-_subscriptions = Subscription.__table__
-
-_CLAIM = (
+_APPLY = (
     update(_deliveries)
-    .where(
-        _deliveries.c.id == bindparam("delivery_id"),
-        _deliveries.c.status == DeliveryStatus.PENDING.value,
-        select(_digests.c.id)
-        .where(
-            _digests.c.id == _deliveries.c.digest_id,
-            _digests.c.status == DigestStatus.SENDING.value,
-        )
-        .exists(),
-        select(_subscriptions.c.id)
-        .join(_digests, _digests.c.newsletter_id == _subscriptions.c.newsletter_id)
-        .where(
-            _digests.c.id == _deliveries.c.digest_id,
-            _subscriptions.c.subscriber_id == _deliveries.c.subscriber_id,
-            _subscriptions.c.status == SubscriptionStatus.CONFIRMED.value,
-        )
-        .exists(),
-    )
+    .where(_deliveries.c.id == bindparam("b_id"), _deliveries.c.claim_token == bindparam("b_token"))
     .values(
-        status=DeliveryStatus.SENDING.value,
-        claimed_at=bindparam("now"),
-        attempts=_deliveries.c.attempts + 1,
-    )
-)
-
-_RECORD = (
-    update(_deliveries)
-    .where(_deliveries.c.id == bindparam("delivery_id"))
-    .values(status=bindparam("status"), error=bindparam("error"))
-)
-_RECORD_SENT = (
-    update(_deliveries)
-    .where(_deliveries.c.id == bindparam("delivery_id"))
-    .values(
-        status=DeliveryStatus.SENT.value,
-        error="",
-        sent_at=bindparam("now"),
-        message_id=bindparam("message_id"),
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        message_id=bindparam("b_message_id"),
+        sent_at=bindparam("b_sent_at"),
+        claim_token=None,
     )
 )
 
 
-def claim(session: Session | Connection, delivery_id: int) -> bool:
-    """Take a pending row for sending, in the same statement checking that its digest is
-    still sending and its subscriber still confirmed: a pause, a cancel or an unsubscribe
-    stops the very next send. False when the row may not be sent now."""
-    result = session.execute(_CLAIM, {"delivery_id": delivery_id, "now": utcnow()})
-    return result.rowcount == 1
+def apply_results(
+    session: Session | Connection, token: str, results: Sequence[tuple[int, str, str]]
+) -> None:
+    """Write a run's results: (delivery id, status, message id when sent else the error)."""
+    if not results:
+        return
+    now = utcnow()
+    session.execute(
+        _APPLY,
+        [
+            {
+                "b_id": delivery_id,
+                "b_token": token,
+                "b_status": status,
+                "b_error": "" if status == DeliveryStatus.SENT.value else detail[:2000],
+                "b_message_id": detail if status == DeliveryStatus.SENT.value else "",
+                "b_sent_at": now if status == DeliveryStatus.SENT.value else None,
+            }
+            for delivery_id, status, detail in results
+        ],
+    )
+
+
+def skip_left_subscribers(
+    session: Session | Connection, digest_id: int, token: str, newsletter_id: int
+) -> set[int]:
+    """Rows a run holds but has not sent yet whose subscriber left meanwhile."""
+    confirmed = select(Subscription.subscriber_id).where(
+        Subscription.newsletter_id == newsletter_id,
+        Subscription.status == SubscriptionStatus.CONFIRMED,
+    )
+    rows = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.claim_token == token,
+            Delivery.status == DeliveryStatus.SENDING,
+            Delivery.subscriber_id.not_in(confirmed),
+        )
+        .values(status=DeliveryStatus.SKIPPED, error="no longer subscribed", claim_token=None)
+        .returning(Delivery.id)
+    )
+    return {delivery_id for (delivery_id,) in rows}
+
+
+def release(session: Session | Connection, token: str, delivery_ids: Sequence[int]) -> None:
+    """Give back rows a run held but never attempted: pending again, or cancelled when the
+    digest was cancelled meanwhile."""
+    if not delivery_ids:
+        return
+    cancelled = (
+        select(Digest.id)
+        .where(Digest.id == Delivery.digest_id, Digest.status == DigestStatus.CANCELLED)
+        .exists()
+    )
+    session.execute(
+        update(Delivery)
+        .where(
+            Delivery.id.in_(delivery_ids),
+            Delivery.claim_token == token,
+            Delivery.status == DeliveryStatus.SENDING,
+        )
+        .values(
+            status=case(
+                (cancelled, DeliveryStatus.CANCELLED.value), else_=DeliveryStatus.PENDING.value
+            ),
+            claim_token=None,
+        )
+    )
+
+
+def stale_runs(session: Session, *, older_than: timedelta) -> list[str]:
+    """Tokens of runs that still hold rows they claimed long ago."""
+    return list(
+        session.scalars(
+            select(Delivery.claim_token)
+            .where(
+                Delivery.status == DeliveryStatus.SENDING,
+                Delivery.claimed_at < utcnow() - older_than,
+                Delivery.claim_token.is_not(None),
+            )
+            .distinct()
+        )
+    )
+
+
+def held_by(session: Session, token: str) -> list[int]:
+    return list(
+        session.scalars(
+            select(Delivery.id).where(
+                Delivery.claim_token == token, Delivery.status == DeliveryStatus.SENDING
+            )
+        )
+    )
+
+
+def mark_unknown(session: Session, token: str, delivery_ids: Sequence[int], reason: str) -> None:
+    """Rows whose message may or may not have left: never sent again."""
+    if delivery_ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(delivery_ids), Delivery.claim_token == token)
+            .values(status=DeliveryStatus.UNKNOWN, error=reason, claim_token=None)
+        )
 
 
 def skip_unconfirmed(session: Session, digest: Digest, delivery_ids: Sequence[int]) -> int:
@@ -212,22 +305,6 @@ def skip_unconfirmed(session: Session, digest: Digest, delivery_ids: Sequence[in
     return result.rowcount
 
 
-def record(
-    session: Session | Connection,
-    delivery_id: int,
-    status: DeliveryStatus,
-    *,
-    error: str = "",
-    message_id: str = "",
-) -> None:
-    if status is DeliveryStatus.SENT:
-        parameters = {"delivery_id": delivery_id, "now": utcnow(), "message_id": message_id}
-        session.execute(_RECORD_SENT, parameters)
-    else:
-        parameters = {"delivery_id": delivery_id, "status": status.value, "error": error[:2000]}
-        session.execute(_RECORD, parameters)
-
-
 def fail_pending(session: Session, delivery_ids: Sequence[int], error: str) -> int:
     """Give up on the rows of a batch that are still pending once its retries are spent."""
     result = session.execute(
@@ -236,11 +313,6 @@ def fail_pending(session: Session, delivery_ids: Sequence[int], error: str) -> i
         .values(status=DeliveryStatus.FAILED, error=error[:2000])
     )
     return result.rowcount
-
-
-def release(session: Session, delivery_id: int) -> None:
-    """Give a claimed row back (a retryable failure before the server accepted it)."""
-    record(session, delivery_id, DeliveryStatus.PENDING)
 
 
 def counts(session: Session, digest_id: int) -> dict[DeliveryStatus, int]:
@@ -318,20 +390,6 @@ def cancel(session: Session, digest: Digest) -> bool:
         .values(status=DeliveryStatus.CANCELLED)
     )
     return True
-
-
-def mark_stale_claims_unknown(session: Session, *, older_than: timedelta) -> int:
-    """Rows claimed long ago with no result: their worker died mid-send. The message may
-    have left, so they become unknown and are never sent again."""
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.status == DeliveryStatus.SENDING,
-            Delivery.claimed_at < utcnow() - older_than,
-        )
-        .values(status=DeliveryStatus.UNKNOWN, error="worker lost while sending")
-    )
-    return result.rowcount
 
 
 def in_status(session: Session, status: DigestStatus) -> Sequence[Digest]:

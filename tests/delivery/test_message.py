@@ -1,0 +1,59 @@
+"""The per-recipient MIME layout: exact text after decoding, standard line lengths."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from worker.delivery import build_message
+from worker.digests import RenderedDigest
+
+MARKERS = st.sampled_from(["[[name]]", "[[email]]", "[[unsubscribe_url]]"])
+TEXT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"),
+    max_size=300,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pieces=st.lists(st.tuples(TEXT, MARKERS), max_size=4),
+    tail=TEXT,
+    name=st.text(max_size=60),
+)
+def test_decoded_parts_are_the_text_with_the_values_in_place(
+    pieces: list[tuple[str, str]], tail: str, name: str
+) -> None:
+    template = "".join(literal + marker for literal, marker in pieces) + tail
+    values = {
+        "[[name]]": name,
+        "[[email]]": "reader@example.org",
+        "[[unsubscribe_url]]": "https://news.example/unsubscribe/abc?x=1&y=2",
+    }
+    expected = "".join(literal + values[marker] for literal, marker in pieces) + tail
+    outgoing = build_message(
+        RenderedDigest(subject="Sujet", html=template, text=template),
+        sender="La Matinale <matinale@lequotidien.example>",
+        reply_to=None,
+        recipient_email="reader@example.org",
+        recipient_name=name,
+        unsubscribe_url=values["[[unsubscribe_url]]"],
+        unsubscribe_mailto="mailto:unsubscribe@lequotidien.example",
+        list_id="La Matinale <la-matinale.lequotidien.example>",
+    )
+    body = outgoing.data.split(b"\r\n\r\n", 1)[1]
+    assert all(len(line) <= 76 for line in body.split(b"\r\n")), "QP lines stay within 76"
+    assert b"\n" not in body.replace(b"\r\n", b"")
+
+    parsed = message_from_bytes(outgoing.data, policy=policy.default)
+    text = parsed.get_body(("plain",)).get_payload(decode=True).decode("utf-8")
+    assert text.replace("\r\n", "\n") == expected.replace("\r\n", "\n")
+    html = parsed.get_body(("html",)).get_payload(decode=True).decode("utf-8")
+    escaped_name = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped_name = escaped_name.replace('"', "&quot;").replace("'", "&#x27;")
+    html_values = {**values, "[[name]]": escaped_name}
+    html_values["[[unsubscribe_url]]"] = values["[[unsubscribe_url]]"].replace("&", "&amp;")
+    html_expected = "".join(lit + html_values[m] for lit, m in pieces) + tail
+    assert html.replace("\r\n", "\n") == html_expected.replace("\r\n", "\n")
