@@ -97,7 +97,7 @@ class SmtpBackend(_Backend):
         self.port = parts.port or (465 if self.implicit_tls else 25)
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
-        self.tls = ssl.create_default_context(cafile=options.get("cafile"))
+        self.cafile = options.get("cafile")
         self.timeout = timeout
         self.idle_check_after = idle_check_after
         self._connection: smtplib.SMTP | None = None
@@ -110,12 +110,12 @@ class SmtpBackend(_Backend):
             connection: smtplib.SMTP
             if self.implicit_tls:
                 connection = smtplib.SMTP_SSL(
-                    self.host, self.port, timeout=self.timeout, context=self.tls
+                    self.host, self.port, timeout=self.timeout, context=self._tls()
                 )
             else:
                 connection = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
                 if self.starttls:
-                    connection.starttls(context=self.tls)
+                    connection.starttls(context=self._tls())
             if self.username and self.password:
                 connection.login(self.username, self.password)
             connection.ehlo_or_helo_if_needed()  # learn the extensions (PIPELINING) now
@@ -124,6 +124,10 @@ class SmtpBackend(_Backend):
                 f"cannot connect to {self.host}:{self.port}: {exc}"
             ) from exc
         self._connection = connection
+
+    def _tls(self) -> ssl.SSLContext:
+        # made when needed: loading the system's CA bundle costs ~20 ms a batch otherwise
+        return ssl.create_default_context(cafile=self.cafile)
 
     def close(self) -> None:
         if self._connection is None:
@@ -214,7 +218,9 @@ class _Transaction:
         self._content()
 
     def _content(self) -> None:
-        body = _LEADING_DOT.sub(b"..", self.message.data)
+        body = self.message.data
+        if body.startswith(b".") or b"\n." in body:  # dot-stuffing (RFC 5321 4.5.2)
+            body = _LEADING_DOT.sub(b"..", body)
         if not body.endswith(b"\r\n"):
             body += b"\r\n"
         self.data_sent = True

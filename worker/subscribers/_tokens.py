@@ -5,7 +5,9 @@ The salt names the action, so an unsubscribe token can never confirm a subscript
 
 from __future__ import annotations
 
-from itsdangerous import BadSignature, URLSafeSerializer
+from functools import cache
+
+from itsdangerous import BadSignature, Signer
 
 UNSUBSCRIBE = "unsubscribe"
 
@@ -15,12 +17,20 @@ class InvalidToken(ValueError):
 
 
 def unsubscribe_token(secret_key: str, subscriber_id: int, newsletter_id: int) -> str:
-    return URLSafeSerializer(secret_key, salt=UNSUBSCRIBE).dumps([subscriber_id, newsletter_id])
+    """``<subscriber>-<newsletter>.<signature>``: URL-safe, and cheap enough to make one per
+    message of a 100,000-recipient digest."""
+    return _signer(secret_key, UNSUBSCRIBE).sign(f"{subscriber_id}-{newsletter_id}").decode()
 
 
 def read_unsubscribe_token(secret_key: str, token: str) -> tuple[int, int]:
     try:
-        subscriber_id, newsletter_id = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE).loads(token)
-    except (BadSignature, ValueError, TypeError) as exc:
+        value = _signer(secret_key, UNSUBSCRIBE).unsign(token).decode()
+        subscriber_id, newsletter_id = (int(part) for part in value.split("-"))
+    except (BadSignature, ValueError, UnicodeError) as exc:
         raise InvalidToken("this link is not valid") from exc
-    return int(subscriber_id), int(newsletter_id)
+    return subscriber_id, newsletter_id
+
+
+@cache
+def _signer(secret_key: str, purpose: str) -> Signer:
+    return Signer(secret_key, salt=purpose)
