@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import Connection, Exists, bindparam, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from worker.store._models import (
@@ -209,21 +209,31 @@ def skip_left_subscribers(
     session: Session | Connection, digest_id: int, token: str, newsletter_id: int
 ) -> set[int]:
     """Rows a run holds but has not sent yet whose subscriber left meanwhile."""
-    confirmed = select(Subscription.subscriber_id).where(
-        Subscription.newsletter_id == newsletter_id,
-        Subscription.status == SubscriptionStatus.CONFIRMED,
-    )
     rows = session.execute(
         update(Delivery)
         .where(
             Delivery.claim_token == token,
             Delivery.status == DeliveryStatus.SENDING,
-            Delivery.subscriber_id.not_in(confirmed),
+            ~_still_confirmed(newsletter_id),
         )
         .values(status=DeliveryStatus.SKIPPED, error="no longer subscribed", claim_token=None)
         .returning(Delivery.id)
     )
     return {delivery_id for (delivery_id,) in rows}
+
+
+def _still_confirmed(newsletter_id: int) -> Exists:
+    """Correlated on each delivery row, answered by the (subscriber, newsletter) unique
+    index: a NOT IN over the newsletter's whole list would be rebuilt for every batch."""
+    return (
+        select(Subscription.id)
+        .where(
+            Subscription.subscriber_id == Delivery.subscriber_id,
+            Subscription.newsletter_id == newsletter_id,
+            Subscription.status == SubscriptionStatus.CONFIRMED,
+        )
+        .exists()
+    )
 
 
 def release(session: Session | Connection, token: str, delivery_ids: Sequence[int]) -> None:
@@ -289,16 +299,12 @@ def mark_unknown(session: Session, token: str, delivery_ids: Sequence[int], reas
 
 def skip_unconfirmed(session: Session, digest: Digest, delivery_ids: Sequence[int]) -> int:
     """Pending rows whose subscriber left (or bounced) since the digest was queued."""
-    confirmed = select(Subscription.subscriber_id).where(
-        Subscription.newsletter_id == digest.newsletter_id,
-        Subscription.status == SubscriptionStatus.CONFIRMED,
-    )
     result = session.execute(
         update(Delivery)
         .where(
             Delivery.id.in_(delivery_ids),
             Delivery.status == DeliveryStatus.PENDING,
-            Delivery.subscriber_id.not_in(confirmed),
+            ~_still_confirmed(digest.newsletter_id),
         )
         .values(status=DeliveryStatus.SKIPPED, error="no longer subscribed")
     )
