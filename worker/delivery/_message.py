@@ -149,8 +149,9 @@ class _Part:
         chunks = [self.head, self.literals[0]]
         for field, literal in zip(self.fields, self.literals[1:], strict=True):
             chunks += (_SOFT_BREAK, _qp(self.escape(values[field])), _SOFT_BREAK, literal)
-        body = b"".join(chunks)
-        return body if body.endswith(b"\r\n") else body + b"\r\n"
+        # The CRLF before the next boundary belongs to the boundary (RFC 2046 5.1.1), so it
+        # is always added: a body that ends with a line break keeps it.
+        return b"".join(chunks) + b"\r\n"
 
 
 def _qp(text: str) -> bytes:

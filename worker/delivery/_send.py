@@ -104,7 +104,7 @@ def send_batch(
     journal = Journal(
         redis_client, token, digest_id, alive_seconds=settings.file.delivery.stale_claim_seconds
     )
-    ledger = _Ledger(sessions.kw["bind"], token, newsletter.id, digest_id)
+    ledger = _Ledger(sessions.kw["bind"], token, newsletter.id, claimed)
     layout = digest_message(settings, newsletter, rendered)
     signer = signer_for(settings)
     last: tuple[int, str, str] | None = None
@@ -263,11 +263,11 @@ class _Ledger:
     connection. A flush also applies hard bounces to the subscriptions and finds held rows
     whose subscriber left meanwhile (``left``), which the batch then skips."""
 
-    def __init__(self, engine: Engine, token: str, newsletter_id: int, digest_id: int) -> None:
+    def __init__(self, engine: Engine, token: str, newsletter_id: int, claimed: list[int]) -> None:
         self.engine = engine
         self.token = token
         self.newsletter_id = newsletter_id
-        self.digest_id = digest_id
+        self.waiting = set(claimed)  # held, not attempted yet
         self.left: set[int] = set()
         self._results: list[tuple[int, str, str]] = []
         self._bounced: list[int] = []
@@ -276,6 +276,7 @@ class _Ledger:
         return len(self._results)
 
     def add(self, result: tuple[int, str, str], subscriber_id: int) -> None:
+        self.waiting.discard(result[0])
         self._results.append(result)
         if result[1] == DeliveryStatus.BOUNCED.value:
             self._bounced.append(subscriber_id)
@@ -286,7 +287,7 @@ class _Ledger:
             for subscriber_id in self._bounced:
                 subscribers.mark_bounced(connection, subscriber_id, self.newsletter_id)
             self.left |= digests.skip_left_subscribers(
-                connection, self.digest_id, self.token, self.newsletter_id
+                connection, self.token, self.newsletter_id, sorted(self.waiting - self.left)
             )
         self._results.clear()
         self._bounced.clear()

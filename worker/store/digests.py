@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Exists, bindparam, case, func, insert, literal, select, update
+from sqlalchemy import (
+    Connection,
+    Exists,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from worker.store._models import (
@@ -95,12 +106,18 @@ def add_deliveries(session: Session, digest: Digest) -> int:
     columns = ["digest_id", "subscriber_id", "status", "attempts", "error", "message_id"]
     session.execute(insert(Delivery).from_select(columns, confirmed))
     # rowcount of INSERT ... SELECT is not reported by every driver; count what is there.
-    return (
+    added = (
         session.scalar(
             select(func.count()).select_from(Delivery).where(Delivery.digest_id == digest.id)
         )
         or 0
     )
+    if added > 1000 and session.get_bind().dialect.name == "postgresql":
+        # Fresh statistics for the tables every batch queries: planned on the sizes before
+        # a bulk load (a fresh list import, this ledger), PostgreSQL's anti-joins scan the
+        # whole list once per row instead of using the (subscriber, newsletter) index.
+        session.execute(text("ANALYZE subscriptions, deliveries"))
+    return added
 
 
 def pending_batches(session: Session, digest_id: int, size: int) -> Iterator[list[int]]:
@@ -145,7 +162,7 @@ def claim_batch(
         .where(Digest.id == digest_id, Digest.status == DigestStatus.SENDING)
         .exists()
     )
-    session.execute(
+    taken = session.execute(
         update(Delivery)
         .where(
             Delivery.id.in_(delivery_ids),
@@ -159,12 +176,9 @@ def claim_batch(
             claimed_at=utcnow(),
             attempts=Delivery.attempts + 1,
         )
+        .returning(Delivery.id)
     )
-    return list(
-        session.scalars(
-            select(Delivery.id).where(Delivery.claim_token == token).order_by(Delivery.id)
-        )
-    )
+    return sorted(delivery_id for (delivery_id,) in taken)
 
 
 # Results are written many at a time with one prepared statement on the Core table.
@@ -206,12 +220,16 @@ def apply_results(
 
 
 def skip_left_subscribers(
-    session: Session | Connection, digest_id: int, token: str, newsletter_id: int
+    session: Session | Connection, token: str, newsletter_id: int, delivery_ids: Sequence[int]
 ) -> set[int]:
-    """Rows a run holds but has not sent yet whose subscriber left meanwhile."""
+    """Of the rows a run holds and has not sent yet, those whose subscriber left meanwhile.
+    The ids keep the statement on the primary key, whatever the planner thinks of tokens."""
+    if not delivery_ids:
+        return set()
     rows = session.execute(
         update(Delivery)
         .where(
+            Delivery.id.in_(delivery_ids),
             Delivery.claim_token == token,
             Delivery.status == DeliveryStatus.SENDING,
             ~_still_confirmed(newsletter_id),
