@@ -122,3 +122,35 @@ def test_subject_is_encoded_and_cr_lf_never_make_a_header() -> None:
     assert parsed["Bcc"] is None
     for name in ("Message-ID", "Date", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"):
         assert parsed[name], name
+
+
+@pytest.mark.parametrize(
+    ("template", "language", "subject", "preheader"),
+    [
+        (
+            "la-matinale",
+            "fr",
+            "« Budget 2027 » : l’Assemblée adopte la première partie | La Matinale",
+            "« Budget 2027 » : l’Assemblée adopte la première partie — et un autre article",
+        ),
+        (
+            "morning-briefing",
+            "en",
+            "La Matinale: « Budget 2027 » : l’Assemblée adopte la première partie",
+            "« Budget 2027 » : l’Assemblée adopte la première partie, and one more story",
+        ),
+    ],
+)
+def test_each_shipped_newsletter_has_its_own_template(
+    template: str, language: str, subject: str, preheader: str
+) -> None:
+    digest = render_digest(
+        template=template,
+        newsletter_slug=template,
+        newsletter_title="La Matinale",
+        language=language,
+        edition=date(2026, 11, 24),
+        articles=ARTICLES,
+    )
+    assert digest.subject == subject
+    assert preheader in digest.html

@@ -399,7 +399,8 @@ def resume(session: Session, digest: Digest) -> bool:
     """Back to sending; the caller dispatches the rows still pending, and only those."""
     if digest.status is not DigestStatus.PAUSED:
         return False
-    set_status(session, digest, DigestStatus.SENDING)
+    # paused before it began (it may be queued for later): back in the queue, not sending
+    set_status(session, digest, DigestStatus.SENDING if digest.started_at else DigestStatus.QUEUED)
     return True
 
 
