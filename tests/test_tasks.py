@@ -124,6 +124,10 @@ def test_digest_reaches_each_confirmed_subscriber_once(
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     assert "« Article 3 » : l’essentiel" in text
+    assert "Bonjour Camille Bcc: x@y," in text  # the name, flattened to one line
+    assert "Il a été envoyé à camille@example.org." in text
+    jean = received["jean@example.org"].get_body(("html",)).get_content()
+    assert "Bonjour Jean-Baptiste Lefèvre," in jean
     assert "utm_source=newsletter&utm_medium=email&utm_campaign=la-matinale-" in text
     assert https_link in text
     assert https_link in html

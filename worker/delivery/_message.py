@@ -20,7 +20,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 
 from worker.delivery._dkim import DkimSigner
-from worker.digests import PERSONAL_MARKER, RenderedDigest
+from worker.digests import PERSONAL_MARKER, RenderedDigest, greeting
 from worker.store import utcnow
 
 
@@ -42,8 +42,15 @@ class DigestMessage:
     """One rendered digest, ready to be addressed to many recipients."""
 
     def __init__(
-        self, rendered: RenderedDigest, *, sender: str, reply_to: str | None, list_id: str
+        self,
+        rendered: RenderedDigest,
+        *,
+        sender: str,
+        reply_to: str | None,
+        list_id: str,
+        language: str,
     ) -> None:
+        self.language = language
         name, self.sender_address = parseaddr(one_line(sender))
         self.domain = self.sender_address.rpartition("@")[2] or "localhost"
         self.boundary = f"=_newsroom_{uuid.uuid4().hex}"  # "=_" never occurs in QP text
@@ -65,10 +72,16 @@ class DigestMessage:
     def for_recipient(
         self, *, email: str, name: str, unsubscribe_url: str, unsubscribe_mailto: str
     ) -> Outgoing:
-        values = {"name": name, "email": email, "unsubscribe_url": unsubscribe_url}
+        name = one_line(name)  # a name is one line, in the body as in the To header
+        values = {
+            "greeting": greeting(self.language, name),
+            "name": name,
+            "email": email,
+            "unsubscribe_url": unsubscribe_url,
+        }
         message_id = f"<{uuid.uuid4().hex}@{self.domain}>"
         headers = (
-            f"To: {_address(one_line(name), email)}\r\n"
+            f"To: {_address(name, email)}\r\n"
             f"Date: {format_datetime(utcnow())}\r\n"
             f"Message-ID: {message_id}\r\n"
             f"List-Unsubscribe: <{one_line(unsubscribe_url)}>, <{one_line(unsubscribe_mailto)}>\r\n"
@@ -96,9 +109,13 @@ def build_message(
     unsubscribe_url: str,
     unsubscribe_mailto: str,
     list_id: str,
+    language: str = "en",
 ) -> Outgoing:
-    """One message on its own (a test send); batches reuse one DigestMessage instead."""
-    return DigestMessage(rendered, sender=sender, reply_to=reply_to, list_id=list_id).for_recipient(
+    """One message on its own; batches reuse one DigestMessage instead."""
+    layout = DigestMessage(
+        rendered, sender=sender, reply_to=reply_to, list_id=list_id, language=language
+    )
+    return layout.for_recipient(
         email=recipient_email,
         name=recipient_name,
         unsubscribe_url=unsubscribe_url,

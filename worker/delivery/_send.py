@@ -206,6 +206,7 @@ def digest_message(
         sender=config.sender,
         reply_to=config.reply_to,
         list_id=f"{newsletter.title} <{newsletter.slug}.{_domain(config.sender)}>",
+        language=config.language,
     )
 
 

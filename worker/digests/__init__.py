@@ -14,6 +14,7 @@ from worker.digests._render import (
     PERSONAL_MARKER,
     DigestArticle,
     RenderedDigest,
+    greeting,
     render_digest,
     with_utm,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "Progress",
     "RenderedDigest",
     "compose_edition",
+    "greeting",
     "latest_slot",
     "next_slot",
     "prepare_digest",

@@ -25,7 +25,7 @@ from premailer import Premailer
 from worker.settings import EMAIL_TEMPLATES_DIR
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-PERSONAL_FIELDS = ("name", "email", "unsubscribe_url")
+PERSONAL_FIELDS = ("greeting", "name", "email", "unsubscribe_url")
 PERSONAL_MARKER = re.compile(r"\[\[(" + "|".join(PERSONAL_FIELDS) + r")\]\]")
 
 
@@ -86,6 +86,15 @@ def render_digest(
         disable_validation=True,
     ).transform()
     return RenderedDigest(subject=" ".join(subject.split()), html=inlined, text=text.strip() + "\n")
+
+
+def greeting(language: str, name: str) -> str:
+    """The per-subscriber salutation ("Bonjour Camille," or "Bonjour,"), from the catalog of
+    the newsletter's language; filled in per recipient like the other markers."""
+    translations = _translations(language)
+    if name:
+        return translations.gettext("Hello %(name)s,") % {"name": name}
+    return translations.gettext("Hello,")
 
 
 def with_utm(url: str, campaign: str) -> str:
