@@ -28,7 +28,7 @@ def test_decoded_parts_are_the_text_with_the_values_in_place(
 ) -> None:
     template = "".join(literal + marker for literal, marker in pieces) + tail
     values = {
-        "[[name]]": name,
+        "[[name]]": " ".join(name.split()),  # names are flattened to one line
         "[[email]]": "reader@example.org",
         "[[unsubscribe_url]]": "https://news.example/unsubscribe/abc?x=1&y=2",
     }
@@ -51,7 +51,9 @@ def test_decoded_parts_are_the_text_with_the_values_in_place(
     text = parsed.get_body(("plain",)).get_payload(decode=True).decode("utf-8")
     assert text.replace("\r\n", "\n") == expected.replace("\r\n", "\n")
     html = parsed.get_body(("html",)).get_payload(decode=True).decode("utf-8")
-    escaped_name = name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    escaped_name = (
+        values["[[name]]"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    )
     escaped_name = escaped_name.replace('"', "&quot;").replace("'", "&#x27;")
     html_values = {**values, "[[name]]": escaped_name}
     html_values["[[unsubscribe_url]]"] = values["[[unsubscribe_url]]"].replace("&", "&amp;")
