@@ -138,23 +138,7 @@ def test_digest_reaches_each_confirmed_subscriber_once(
 def test_a_batch_sent_again_sends_nothing_twice(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
 ) -> None:
-    with sessions.begin() as session:
-        newsletters.sync(session, settings.file.newsletters)
-        matinale = newsletters.get_by_slug(session, "la-matinale")
-        create_article(session)
-        for n in range(5):
-            create_subscriber(session, f"s{n}@example.org", matinale)
-    with sessions.begin() as session:
-        digest, _ = prepare_digest(
-            session,
-            "la-matinale",
-            settings.file.newsletters["la-matinale"],
-            now=datetime(2026, 11, 24, 7, tzinfo=UTC),
-            timezone="Europe/Paris",
-        )
-        digests.set_status(session, digest, DigestStatus.SENDING)
-        (batch,) = list(digests.pending_batches(session, digest.id, 500))
-        digest_id = digest.id
+    digest_id, batch = sending_batch(settings, sessions, subscribers=5)
 
     first = send_batch(
         sessions, settings, SmtpBackend(smtp_server.url), current_redis(), digest_id, batch
@@ -202,22 +186,7 @@ def test_beat_starts_and_schedules_the_event_sweeper(
 def test_a_deferred_recipient_does_not_hold_up_the_rest_of_the_batch(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
 ) -> None:
-    with sessions.begin() as session:
-        newsletters.sync(session, settings.file.newsletters)
-        matinale = newsletters.get_by_slug(session, "la-matinale")
-        create_article(session)
-        for n in range(4):
-            create_subscriber(session, f"s{n}@example.org", matinale)
-        digest, _ = prepare_digest(
-            session,
-            "la-matinale",
-            settings.file.newsletters["la-matinale"],
-            now=datetime(2026, 11, 24, 7, tzinfo=UTC),
-            timezone="Europe/Paris",
-        )
-        digests.set_status(session, digest, DigestStatus.SENDING)
-        (batch,) = list(digests.pending_batches(session, digest.id, 500))
-        digest_id = digest.id
+    digest_id, batch = sending_batch(settings, sessions, subscribers=4)
     smtp_server.refuse["s0@example.org"] = "452 4.2.2 Mailbox full, try later"
 
     with pytest.raises(TemporaryDeliveryError, match="1 deferred, first: 452"):
@@ -232,3 +201,25 @@ def test_a_deferred_recipient_does_not_hold_up_the_rest_of_the_batch(
     )
     assert (retry.sent, retry.skipped) == (1, 3)
     assert set(smtp_server.per_recipient().values()) == {1}
+
+
+def sending_batch(
+    settings: Settings, sessions: sessionmaker[Session], *, subscribers: int
+) -> tuple[int, list[int]]:
+    """A sending digest of la-matinale with one article and ``subscribers`` readers."""
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        create_article(session)
+        for n in range(subscribers):
+            create_subscriber(session, f"s{n}@example.org", matinale)
+        digest, _ = prepare_digest(
+            session,
+            "la-matinale",
+            settings.file.newsletters["la-matinale"],
+            now=datetime(2026, 11, 24, 7, tzinfo=UTC),
+            timezone="Europe/Paris",
+        )
+        digests.set_status(session, digest, DigestStatus.SENDING)
+        (batch,) = list(digests.pending_batches(session, digest.id, 500))
+        return digest.id, batch

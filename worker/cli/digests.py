@@ -25,6 +25,7 @@ from worker.delivery import DeliveryError, backend_for, send_test
 from worker.digests import (
     GMAIL_CLIP_BYTES,
     DigestTooLarge,
+    Edition,
     NothingToSend,
     compose_edition,
     progress,
@@ -47,17 +48,7 @@ def preview(
     """Render the next digest from the current articles, without sending, and its size."""
     settings = database_ready()
     slug = newsletter_or_exit(settings, newsletter)
-    with session_factory(settings.database_url).begin() as session:
-        try:
-            edition = compose_edition(
-                session,
-                slug,
-                settings.file.newsletters[slug],
-                now=utcnow(),
-                timezone=settings.file.site.timezone,
-            )
-        except NothingToSend as exc:
-            raise fail(str(exc)) from None
+    edition = _next_edition(settings, slug)
     console.print(f"subject: {edition.rendered.subject}", highlight=False)
     console.print(f"articles: {len(edition.article_ids)}")
     size = f"{edition.html_bytes / 1024:.1f} KB of {GMAIL_CLIP_BYTES // 1024} KB"
@@ -86,9 +77,18 @@ def test(
         address = normalize_address(to)
     except InvalidAddress as exc:
         raise fail(f"--to: {exc}", 2) from None
+    edition = _next_edition(settings, slug)
+    try:
+        message = send_test(settings, backend_for(settings), edition, to=address)
+    except DeliveryError as exc:
+        raise fail(f"not sent: {exc}") from None
+    console.print(f"test sent to {address} ({message.message_id})")
+
+
+def _next_edition(settings: Settings, slug: str) -> Edition:
     with session_factory(settings.database_url).begin() as session:
         try:
-            edition = compose_edition(
+            return compose_edition(
                 session,
                 slug,
                 settings.file.newsletters[slug],
@@ -97,11 +97,6 @@ def test(
             )
         except NothingToSend as exc:
             raise fail(str(exc)) from None
-    try:
-        message = send_test(settings, backend_for(settings), edition, to=address)
-    except DeliveryError as exc:
-        raise fail(f"not sent: {exc}") from None
-    console.print(f"test sent to {address} ({message.message_id})")
 
 
 @cli.command()
