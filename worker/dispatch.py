@@ -62,7 +62,7 @@ def queue_digest(
 
 
 def change_digest(settings: Settings, digest_id: int, action: str) -> Digest:
-    """Pause, resume or cancel a digest. A paused digest's batches stop at their next claim;
+    """Pause, resume or cancel a digest. A paused digest's batches stop before their next message;
     resuming dispatches the rows still pending, and only those, so nobody is sent twice or
     skipped. Returns the digest; raises ValueError when the action does not apply."""
     with session_factory(settings.database_url).begin() as session:

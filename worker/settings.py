@@ -157,7 +157,8 @@ class DeliveryConfig(_Strict):
     batch_size: Annotated[int, Field(ge=1, le=5000)] = 500
     # The SMTP provider's limit, shared by every worker through Redis.
     rate_per_second: Rate | None = None
-    # A row claimed this long ago with no result lost its worker mid-send: unknown.
+    # A batch run silent this long (no message sent, no rate-limit wait) is taken for dead and
+    # settled from its journal; it must exceed one SMTP exchange, connection included.
     stale_claim_seconds: Annotated[float, Field(ge=1)] = 300
     # A sending digest with pending rows and no claim for this long is dispatched again.
     stall_seconds: Annotated[float, Field(ge=1)] = 120

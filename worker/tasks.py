@@ -4,8 +4,9 @@ Arguments are ids and plain JSON values. Retries are only for failures that can 
 (a server answering 4xx, a dropped connection); everything else is recorded and left alone.
 Recovery does not wait for Celery: with the Redis broker an unacknowledged message comes
 back only after the visibility timeout (an hour), so beat runs ``sweep_digests``, which
-re-dispatches the pending rows of a stalled digest and marks rows orphaned mid-send as
-unknown. Dispatching twice is harmless: every row is claimed before it is sent.
+settles the rows of batch runs whose worker died (from their journals) and re-dispatches
+the pending rows of a stalled digest. Dispatching twice is harmless: a row is claimed by
+one run before it is sent, and a run the sweeper took over sends nothing more.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from worker import articles
 from worker.celery_app import app, current_redis
 from worker.delivery import (
     RateLimiter,
+    RunRevoked,
     TemporaryDeliveryError,
     backend_for,
+    halt,
     send_batch,
     settle_dead_runs,
     throttle,
+    unhalt,
 )
 from worker.digests import queue_scheduled
 from worker.settings import Settings, get_settings
@@ -105,10 +109,15 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
             delivery_ids,
             throttle=_throttle(settings, sessions, digest_id),
         )
+    except RunRevoked:
+        log.warning("digest %s: batch revoked by the sweeper; it settles the rows", digest_id)
+        return
     except TemporaryDeliveryError as exc:
         if self.request.retries >= self.max_retries:
+            # only what was deferred in this last attempt: rows a pause gave back stay pending
+            failed = getattr(exc, "delivery_ids", delivery_ids)
             with sessions.begin() as session:
-                digests.fail_pending(session, delivery_ids, str(exc))
+                digests.fail_pending(session, failed, str(exc))
         else:
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     else:
@@ -129,7 +138,7 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
 
 def _throttle(
     settings: Settings, sessions: sessionmaker[Session], digest_id: int
-) -> Callable[[], None]:
+) -> Callable[[Callable[[], None]], None]:
     """The provider's rate and the newsletter's, both shared by every worker."""
     with sessions.begin() as session:
         digest = digests.get(session, digest_id)
@@ -166,10 +175,22 @@ def sweep_digests() -> dict[str, int]:
             due = digest.scheduled_at or digest.created_at
             if due < stalled_before:  # its after-commit publish was lost
                 to_dispatch.append(digest.id)
+    _resync_halt_flags(sessions)
     for digest_id in to_dispatch:
         log.warning("digest %s stalled: dispatching its pending rows again", digest_id)
         send_digest.delay(digest_id)
     return {**settled, "redispatched": len(to_dispatch)}
+
+
+def _resync_halt_flags(sessions: sessionmaker[Session]) -> None:
+    """The halt flag follows the database: a flag lost with Redis, or left behind by a
+    pause and a resume racing, is put right within one sweep."""
+    client = current_redis()
+    with sessions.begin() as session:
+        for digest in digests.in_status(session, DigestStatus.PAUSED):
+            halt(client, digest.id)
+        for digest in digests.in_status(session, DigestStatus.SENDING):
+            unhalt(client, digest.id)
 
 
 @app.task(name="worker.tasks.queue_scheduled_digests")

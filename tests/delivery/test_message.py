@@ -59,3 +59,27 @@ def test_decoded_parts_are_the_text_with_the_values_in_place(
     html_values["[[unsubscribe_url]]"] = values["[[unsubscribe_url]]"].replace("&", "&amp;")
     html_expected = "".join(lit + html_values[m] for lit, m in pieces) + tail
     assert html.replace("\r\n", "\n") == html_expected.replace("\r\n", "\n")
+
+
+def test_a_line_of_exactly_76_characters_before_a_marker_stays_within_76() -> None:
+    for width in range(70, 80):
+        template = "a" * width + "[[name]]" + "b" * width + "\r\nfin\rde ligne"
+        outgoing = build_message(
+            RenderedDigest(subject="S", html=template, text=template),
+            sender="N <n@lequotidien.example>",
+            reply_to=None,
+            recipient_email="reader@exämple.org",
+            recipient_name="Camille",
+            unsubscribe_url="https://news.example/u",
+            unsubscribe_mailto="mailto:u@lequotidien.example",
+            list_id="N <n.lequotidien.example>",
+        )
+        body = outgoing.data.split(b"\r\n\r\n", 1)[1]
+        assert max(len(line) for line in body.split(b"\r\n")) <= 76, width
+        assert b"\r" not in body.replace(b"\r\n", b"")
+        parsed = message_from_bytes(outgoing.data, policy=policy.default)
+        text = parsed.get_body(("plain",)).get_payload(decode=True).decode()
+        assert (
+            text.replace("\r\n", "\n") == "a" * width + "Camille" + "b" * width + "\nfin\nde ligne"
+        )
+        assert outgoing.recipient == "reader@xn--exmple-cua.org"

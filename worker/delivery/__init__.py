@@ -13,7 +13,7 @@ from worker.delivery._backends import (
     UncertainDeliveryError,
 )
 from worker.delivery._dkim import DkimKeyError, DkimSigner
-from worker.delivery._journal import halt, unhalt
+from worker.delivery._journal import RunRevoked, halt, unhalt
 from worker.delivery._message import DigestMessage, Outgoing, build_message, sign
 from worker.delivery._rate import RateLimiter, throttle
 from worker.delivery._recovery import settle_dead_runs
@@ -40,6 +40,7 @@ __all__ = [
     "PermanentDeliveryError",
     "RateLimiter",
     "RejectedMessageError",
+    "RunRevoked",
     "SmtpBackend",
     "TemporaryDeliveryError",
     "UncertainDeliveryError",

@@ -96,7 +96,7 @@ class DigestMessage:
                 f"--{self.boundary}--\r\n".encode("ascii"),
             )
         )
-        return Outgoing(self.sender_address, email, data, message_id)
+        return Outgoing(self.sender_address, _ascii_address(email), data, message_id)
 
 
 def build_message(
@@ -172,7 +172,12 @@ class _Part:
 
 
 def _qp(text: str) -> bytes:
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    """Quoted-printable ready to be followed by a soft break: line ends normalized first
+    (CR LF or a lone CR would come out as bare CRs), and encoded with one extra character
+    that is then removed, so the last line leaves room for the "=" of the soft break."""
+    plain = text.replace("\r\n", "\n").replace("\r", "\n") + "x"
+    encoded = binascii.b2a_qp(plain.encode("utf-8"), istext=True)[:-1]
+    return encoded.replace(b"\n", b"\r\n")
 
 
 def _encoded(value: str) -> str:
@@ -183,6 +188,13 @@ def _encoded(value: str) -> str:
 
 
 def _address(name: str, address: str) -> str:
-    local, _, domain = address.rpartition("@")
-    ascii_address = f"{local}@{domain.encode('idna').decode('ascii')}" if local else address
+    ascii_address = _ascii_address(address)
     return formataddr((name, ascii_address), charset="utf-8") if name else ascii_address
+
+
+def _ascii_address(address: str) -> str:
+    """The address as SMTP without SMTPUTF8 takes it: an international domain in its
+    punycode form; a non-ASCII local part raises UnicodeError (the row fails)."""
+    local, _, domain = address.rpartition("@")
+    local.encode("ascii")
+    return f"{local}@{domain.encode('idna').decode('ascii')}" if local else address

@@ -42,20 +42,22 @@ class RateLimiter:
         self.rate = rate_per_second
         self._take = client.register_script(_TAKE)
 
-    def acquire(self) -> None:
-        """Block until this process may send one message."""
+    def acquire(self, while_waiting: Callable[[], None] = lambda: None) -> None:
+        """Block until this process may send one message, calling ``while_waiting`` at
+        each pause (a batch keeps its run alive that way)."""
         while True:
             wait_ms = int(self._take(keys=[self.key], args=[self.rate]))
             if wait_ms == 0:
                 return
+            while_waiting()
             time.sleep(wait_ms / 1000)
 
 
-def throttle(limiters: Sequence[RateLimiter]) -> Callable[[], None]:
+def throttle(limiters: Sequence[RateLimiter]) -> Callable[[Callable[[], None]], None]:
     """One call before each message, honouring every limit that applies to it."""
 
-    def wait_for_all() -> None:
+    def wait_for_all(while_waiting: Callable[[], None]) -> None:
         for limiter in limiters:
-            limiter.acquire()
+            limiter.acquire(while_waiting)
 
     return wait_for_all

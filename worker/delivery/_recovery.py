@@ -8,7 +8,7 @@ from datetime import timedelta
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.delivery._journal import is_alive, journal_key, read
+from worker.delivery._journal import journal_key, read, revoke
 from worker.store import digests
 
 log = logging.getLogger(__name__)
@@ -24,8 +24,8 @@ def settle_dead_runs(
     with sessions.begin() as session:
         tokens = digests.stale_runs(session, older_than=older_than)
     for token in tokens:
-        if is_alive(client, token):
-            continue  # slow (rate limited), not dead
+        if not revoke(client, token):
+            continue  # alive, only slow (rate limited): not ours to settle
         settlement = read(client, token)
         with sessions.begin() as session:
             held = digests.held_by(session, token)

@@ -5,13 +5,17 @@ journals the attempt (and the previous result) and checks whether the digest was
 cancelled; results reach the database in bulk every FLUSH_EVERY messages and at the end,
 when rows never attempted are given back. A redelivered or retried task finds the rows
 taken or finished and sends nothing twice; a worker killed mid-batch is settled from its
-journal by the sweeper (see _journal.py and _recovery.py). A recipient deferred with a
+journal by the sweeper (see _journal.py and _recovery.py), which first revokes the run so
+that, should it only have been stalled, it sends nothing more. Each flush also re-reads
+the digest's status, so a pause or cancel holds even without the Redis halt flag. A
+recipient deferred with a
 4xx goes back to pending and the batch goes on; a server that cannot be reached, or that
 refuses our sender, stops the batch at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -34,7 +38,7 @@ from worker.delivery._backends import (
     UncertainDeliveryError,
 )
 from worker.delivery._dkim import DkimSigner
-from worker.delivery._journal import Journal
+from worker.delivery._journal import Journal, RunRevoked
 from worker.delivery._message import DigestMessage, Outgoing, sign
 from worker.digests import Edition, RenderedDigest
 from worker.settings import Settings
@@ -83,43 +87,46 @@ def send_batch(
     digest_id: int,
     delivery_ids: list[int],
     *,
-    throttle: Callable[[], None] = lambda: None,
+    throttle: Callable[[Callable[[], None]], None] = lambda _keep_alive: None,
 ) -> BatchOutcome:
     outcome = BatchOutcome()
     token = str(uuid.uuid4())
-    with sessions.begin() as session:
-        digest = digests.get(session, digest_id)
-        if digest is None or digest.status is not DigestStatus.SENDING:
-            outcome.skipped = len(delivery_ids)
-            return outcome
-        newsletter = digest.newsletter
-        rendered = RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text)
-        outcome.skipped += digests.skip_unconfirmed(session, digest, delivery_ids)
-        claimed = digests.claim_batch(session, digest_id, delivery_ids, token)
-        recipients = digests.recipients(session, claimed)
-    outcome.skipped += len(delivery_ids) - len(claimed) - outcome.skipped
-    if not recipients:
-        return outcome
-
+    # The journal exists before any row is claimed: a run that dies at any point after the
+    # claim is settled from it, not written off.
     journal = Journal(
         redis_client, token, digest_id, alive_seconds=settings.file.delivery.stale_claim_seconds
     )
-    ledger = _Ledger(sessions.kw["bind"], token, newsletter.id, claimed)
-    layout = digest_message(settings, newsletter, rendered)
-    signer = signer_for(settings)
+    with sessions.begin() as session:
+        digest = digests.get(session, digest_id)
+        if digest is None or digest.status is not DigestStatus.SENDING:
+            journal.close()
+            outcome.skipped = len(delivery_ids)
+            return outcome
+        newsletter = digest.newsletter
+        layout = digest_message(
+            settings,
+            newsletter,
+            RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text),
+        )
+        digests.skip_unconfirmed(session, digest, delivery_ids)
+        claimed = digests.claim_batch(session, digest_id, delivery_ids, token)
+        recipients = digests.recipients(session, claimed)
+    outcome.skipped = len(delivery_ids) - len(claimed)
+    ledger = _Ledger(sessions.kw["bind"], token, newsletter.id, digest_id, claimed)
     last: tuple[int, str, str] | None = None
-    attempted: set[int] = set()
+    revoked = False
     try:
+        signer = signer_for(settings)
         with backend:
             for delivery_id, subscriber in recipients:
                 if delivery_id in ledger.left:
                     continue
-                throttle()  # before the attempt is journaled: waiting is not being in flight
-                if journal.step(result=last, attempt=delivery_id):
+                throttle(journal.keep_alive)  # waiting is neither in flight nor dead
+                if journal.step(result=last, attempt=delivery_id) or ledger.halted:
                     outcome.halted = True
-                    last = None
                     break
-                attempted.add(delivery_id)
+                last = None
+                ledger.attempted.add(delivery_id)
                 last = _send_one(
                     settings,
                     backend,
@@ -131,23 +138,38 @@ def send_batch(
                     outcome,
                 )
                 ledger.add(last, subscriber.id)
-                if last[1] == DeliveryStatus.PENDING.value and outcome.connection_failed:
+                if outcome.connection_failed:
                     break
                 if len(ledger) >= FLUSH_EVERY:
                     ledger.flush()
-            if last is not None:
-                journal.step(result=last, attempt=None)
+    except RunRevoked:
+        revoked = True  # the sweeper owns these rows now: write nothing, give nothing back
+        raise
     finally:
-        ledger.flush()
-        ledger.release([i for i in claimed if i not in attempted and i not in ledger.left])
-        journal.close()
+        if not revoked:
+            _close_run(journal, ledger, last)
     if outcome.connection_failed:
         raise ConnectionFailedError(outcome.connection_failed)
     if outcome.deferred:
-        raise TemporaryDeliveryError(
+        error = TemporaryDeliveryError(
             f"{len(outcome.deferred)} deferred, first: {outcome.deferred[0]}"
         )
+        error.delivery_ids = list(ledger.deferred)  # type: ignore[attr-defined]
+        raise error
     return outcome
+
+
+def _close_run(journal: Journal, ledger: _Ledger, last: tuple[int, str, str] | None) -> None:
+    """Journal the last result, write every result, give back what was never attempted,
+    then drop the journal. A message attempted with no result (an error escaped) is
+    unknown. If the database is down, the journal stays for the sweeper."""
+    if last is not None:
+        with contextlib.suppress(redis.RedisError, RunRevoked):
+            journal.step(result=last, attempt=None)
+    ledger.add_unknown_for_unrecorded()
+    ledger.flush()
+    ledger.release()
+    journal.close()
 
 
 def _send_one(
@@ -261,15 +283,23 @@ def send_test(settings: Settings, backend: EmailBackend, edition: Edition, *, to
 
 class _Ledger:
     """Results waiting for the database, written in one transaction per flush over one
-    connection. A flush also applies hard bounces to the subscriptions and finds held rows
-    whose subscriber left meanwhile (``left``), which the batch then skips."""
+    connection. A flush also applies hard bounces to the subscriptions, finds held rows
+    whose subscriber left meanwhile (``left``, skipped), and reads the digest's status, so
+    a pause or a cancel stops the batch even if the Redis halt flag was lost."""
 
-    def __init__(self, engine: Engine, token: str, newsletter_id: int, claimed: list[int]) -> None:
+    def __init__(
+        self, engine: Engine, token: str, newsletter_id: int, digest_id: int, claimed: list[int]
+    ) -> None:
         self.engine = engine
         self.token = token
         self.newsletter_id = newsletter_id
-        self.waiting = set(claimed)  # held, not attempted yet
+        self.digest_id = digest_id
+        self.claimed = claimed
+        self.attempted: set[int] = set()
+        self.recorded: set[int] = set()
+        self.deferred: list[int] = []
         self.left: set[int] = set()
+        self.halted = False
         self._results: list[tuple[int, str, str]] = []
         self._bounced: list[int] = []
 
@@ -277,22 +307,32 @@ class _Ledger:
         return len(self._results)
 
     def add(self, result: tuple[int, str, str], subscriber_id: int) -> None:
-        self.waiting.discard(result[0])
         self._results.append(result)
+        self.recorded.add(result[0])
         if result[1] == DeliveryStatus.BOUNCED.value:
             self._bounced.append(subscriber_id)
+        elif result[1] == DeliveryStatus.PENDING.value:
+            self.deferred.append(result[0])
+
+    def add_unknown_for_unrecorded(self) -> None:
+        for delivery_id in sorted(self.attempted - self.recorded):
+            self._results.append((delivery_id, DeliveryStatus.UNKNOWN.value, "send interrupted"))
+            self.recorded.add(delivery_id)
 
     def flush(self) -> None:
+        waiting = sorted(set(self.claimed) - self.attempted - self.left)
         with self.engine.begin() as connection:
             digests.apply_results(connection, self.token, self._results)
             for subscriber_id in self._bounced:
                 subscribers.mark_bounced(connection, subscriber_id, self.newsletter_id)
             self.left |= digests.skip_left_subscribers(
-                connection, self.token, self.newsletter_id, sorted(self.waiting - self.left)
+                connection, self.token, self.newsletter_id, waiting
             )
+            self.halted = digests.status_of(connection, self.digest_id) is not DigestStatus.SENDING
         self._results.clear()
         self._bounced.clear()
 
-    def release(self, delivery_ids: list[int]) -> None:
+    def release(self) -> None:
+        never = [i for i in self.claimed if i not in self.attempted and i not in self.left]
         with self.engine.begin() as connection:
-            digests.release(connection, self.token, delivery_ids)
+            digests.release(connection, self.token, never)

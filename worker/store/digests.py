@@ -1,8 +1,9 @@
 """Queries on digests and their delivery ledger.
 
 The ledger has one row per (digest, subscriber), created in bulk inside the database when
-the digest is queued; a worker claims a row (pending -> sending) in its own commit before
-the send, so a redelivered task finds it taken and never sends twice.
+the digest is queued. A batch run claims its rows (pending -> sending, under its token) in
+one transaction, so a redelivered task finds them taken; results are written in bulk and
+only by the run that holds the rows (see worker/delivery/_send.py).
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ def create(
 
 def get(session: Session, digest_id: int) -> Digest | None:
     return session.get(Digest, digest_id)
+
+
+def status_of(session: Session | Connection, digest_id: int) -> DigestStatus | None:
+    status = session.execute(select(Digest.status).where(Digest.id == digest_id)).scalar()
+    return DigestStatus(status) if status is not None else None
 
 
 def previous(session: Session, newsletter_id: int) -> Digest | None:
