@@ -22,6 +22,7 @@ Journal entries: ``B`` (begin), ``A <delivery id>`` (attempt) and
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 import redis
@@ -92,7 +93,10 @@ class Journal:
             halt_key(digest_id),
             revoked_key(token),
         ]
-        self._step = client.register_script(_STEP)
+        self._sha = client.script_load(_STEP)
+        # one connection held for the run, so a step can be sent now and read later
+        self._connection = client.connection_pool.get_connection()
+        self._pending = False
         pipe = client.pipeline()
         pipe.rpush(journal_key(token), BEGIN)
         pipe.expire(journal_key(token), JOURNAL_TTL_SECONDS)
@@ -103,13 +107,23 @@ class Journal:
         """Record ``result`` (id, status, detail) and, unless the digest is halted, the
         ``attempt`` about to be made. Returns True when the digest was paused or cancelled;
         raises RunRevoked when the run must stop at once."""
+        self.begin_step(result=result, attempt=attempt)
+        return self.end_step()
+
+    def begin_step(self, *, result: tuple[int, str, str] | None, attempt: int | None) -> None:
+        """Send the step without waiting, so the caller can work during the round trip;
+        end_step() must be called (and return False) before the attempt is made."""
         done = f"R {result[0]} {result[1]} {result[2]}" if result else ""
         starting = f"A {attempt}" if attempt is not None else ""
-        answer = int(
-            self._step(
-                keys=self._keys, args=[done, starting, JOURNAL_TTL_SECONDS, self.alive_seconds]
-            )
-        )
+        args = [done, starting, JOURNAL_TTL_SECONDS, self.alive_seconds]
+        if self._pending:
+            self.end_step()
+        self._connection.send_command("EVALSHA", self._sha, len(self._keys), *self._keys, *args)
+        self._pending = True
+
+    def end_step(self) -> bool:
+        self._pending = False
+        answer = int(self._connection.read_response())
         if answer == 2:
             raise RunRevoked(f"batch run {self.token} was revoked or lost its journal")
         return answer == 1
@@ -118,9 +132,16 @@ class Journal:
         """Called while the run waits (rate limit): waiting is not being dead."""
         self.client.set(alive_key(self.token), "1", ex=self.alive_seconds)
 
-    def close(self) -> None:
-        """The run's results are in the database: the journal is no longer needed."""
-        self.client.delete(journal_key(self.token), alive_key(self.token))
+    def close(self, *, keep: bool = False) -> None:
+        """Give the connection back and, unless ``keep`` (the sweeper owns the run, or the
+        database could not be written), drop the journal: its results are in the database."""
+        with contextlib.suppress(redis.RedisError, RunRevoked):
+            if self._pending:
+                self.end_step()
+        self.client.connection_pool.release(self._connection)
+        if not keep:
+            with contextlib.suppress(redis.RedisError):  # it expires anyway
+                self.client.delete(journal_key(self.token), alive_key(self.token))
 
 
 def revoke(client: redis.Redis, token: str) -> bool:

@@ -18,6 +18,7 @@ import uuid
 from dataclasses import dataclass
 from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
+from functools import cache
 
 from worker.delivery._dkim import DkimSigner
 from worker.digests import PERSONAL_MARKER, RenderedDigest, greeting
@@ -51,7 +52,8 @@ class DigestMessage:
         language: str,
     ) -> None:
         self.language = language
-        name, self.sender_address = parseaddr(one_line(sender))
+        name, sender_address = parseaddr(one_line(sender))
+        self.sender_address = _ascii_address(sender_address)
         self.domain = self.sender_address.rpartition("@")[2] or "localhost"
         self.boundary = f"=_newsroom_{uuid.uuid4().hex}"  # "=_" never occurs in QP text
         common = [
@@ -80,8 +82,9 @@ class DigestMessage:
             "unsubscribe_url": unsubscribe_url,
         }
         message_id = f"<{uuid.uuid4().hex}@{self.domain}>"
+        recipient = _ascii_address(email)
         headers = (
-            f"To: {_address(name, email)}\r\n"
+            f"To: {_address(name, recipient)}\r\n"
             f"Date: {format_datetime(utcnow())}\r\n"
             f"Message-ID: {message_id}\r\n"
             f"List-Unsubscribe: <{one_line(unsubscribe_url)}>, <{one_line(unsubscribe_mailto)}>\r\n"
@@ -96,7 +99,7 @@ class DigestMessage:
                 f"--{self.boundary}--\r\n".encode("ascii"),
             )
         )
-        return Outgoing(self.sender_address, _ascii_address(email), data, message_id)
+        return Outgoing(self.sender_address, recipient, data, message_id)
 
 
 def build_message(
@@ -188,8 +191,8 @@ def _encoded(value: str) -> str:
 
 
 def _address(name: str, address: str) -> str:
-    ascii_address = _ascii_address(address)
-    return formataddr((name, ascii_address), charset="utf-8") if name else ascii_address
+    """``address`` already in its ASCII form (see _ascii_address)."""
+    return formataddr((name, address), charset="utf-8") if name else address
 
 
 def _ascii_address(address: str) -> str:
@@ -197,4 +200,10 @@ def _ascii_address(address: str) -> str:
     punycode form; a non-ASCII local part raises UnicodeError (the row fails)."""
     local, _, domain = address.rpartition("@")
     local.encode("ascii")
-    return f"{local}@{domain.encode('idna').decode('ascii')}" if local else address
+    return f"{local}@{_punycode(domain)}" if local else address
+
+
+@cache
+def _punycode(domain: str) -> str:
+    # subscribers share a few thousand domains at most; the idna codec is slow Python
+    return domain if domain.isascii() else domain.encode("idna").decode("ascii")

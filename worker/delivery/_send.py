@@ -122,21 +122,15 @@ def send_batch(
                 if delivery_id in ledger.left:
                     continue
                 throttle(journal.keep_alive)  # waiting is neither in flight nor dead
-                if journal.step(result=last, attempt=delivery_id) or ledger.halted:
+                # The attempt is journaled while the message is built; the reply is read
+                # (and the halt flag checked) before anything is sent.
+                journal.begin_step(result=last, attempt=delivery_id)
+                message = _compose(settings, layout, signer, newsletter.id, subscriber)
+                if journal.end_step() or ledger.halted:
                     outcome.halted = True
                     break
-                last = None
                 ledger.attempted.add(delivery_id)
-                last = _send_one(
-                    settings,
-                    backend,
-                    layout,
-                    signer,
-                    newsletter.id,
-                    delivery_id,
-                    subscriber,
-                    outcome,
-                )
+                last = _deliver(backend, message, delivery_id, outcome)
                 ledger.add(last, subscriber.id)
                 if outcome.connection_failed:
                     break
@@ -146,7 +140,9 @@ def send_batch(
         revoked = True  # the sweeper owns these rows now: write nothing, give nothing back
         raise
     finally:
-        if not revoked:
+        if revoked:
+            journal.close(keep=True)
+        else:
             _close_run(journal, ledger, last)
     if outcome.connection_failed:
         raise ConnectionFailedError(outcome.connection_failed)
@@ -167,24 +163,25 @@ def _close_run(journal: Journal, ledger: _Ledger, last: tuple[int, str, str] | N
         with contextlib.suppress(redis.RedisError, RunRevoked):
             journal.step(result=last, attempt=None)
     ledger.add_unknown_for_unrecorded()
-    ledger.flush()
-    ledger.release()
+    try:
+        ledger.flush()
+        ledger.release()
+    except Exception:
+        journal.close(keep=True)  # the database is down: the sweeper settles from the journal
+        raise
     journal.close()
 
 
-def _send_one(
+def _compose(
     settings: Settings,
-    backend: EmailBackend,
     layout: DigestMessage,
     signer: DkimSigner | None,
     newsletter_id: int,
-    delivery_id: int,
     subscriber: Subscriber,
-    outcome: BatchOutcome,
-) -> tuple[int, str, str]:
-    """Send one message; returns its result as (delivery id, status, message id or error)."""
+) -> Outgoing | str:
+    """The message for one subscriber, or why there can be none."""
     try:
-        message = address(
+        return address(
             settings,
             layout,
             email=subscriber.email,
@@ -193,9 +190,16 @@ def _send_one(
             signer=signer,
         )
     except UnicodeError:
-        # A non-ASCII local part needs SMTPUTF8, which this sender does not speak.
+        return "a non-ASCII address needs SMTPUTF8, which this sender does not speak"
+
+
+def _deliver(
+    backend: EmailBackend, message: Outgoing | str, delivery_id: int, outcome: BatchOutcome
+) -> tuple[int, str, str]:
+    """Send one message; returns its result as (delivery id, status, message id or error)."""
+    if isinstance(message, str):
         outcome.failed += 1
-        return delivery_id, DeliveryStatus.FAILED.value, "address needs SMTPUTF8"
+        return delivery_id, DeliveryStatus.FAILED.value, message
     try:
         backend.send(message)
     except PermanentDeliveryError as exc:
