@@ -130,6 +130,7 @@ class SmtpSink:
     refuse_sender: str | None = None  # reply to MAIL FROM
     pipelining: bool = True  # advertise RFC 2920 PIPELINING, as real relays do
     hang_up_after_data: set[str] = field(default_factory=set)  # keep it, never answer
+    noop_reply: str = "250 OK"
     received_at: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -150,6 +151,9 @@ class SmtpSink:
         if self.pipelining:
             responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_NOOP(self, server, session, envelope, arg):
+        return self.noop_reply
 
     async def handle_MAIL(self, server, session, envelope, address, options):
         if self.refuse_sender:

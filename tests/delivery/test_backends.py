@@ -81,6 +81,16 @@ def test_smtp_unreachable_server_fails_the_connection() -> None:
         backend.open()
 
 
+def test_an_idle_connection_answering_421_is_replaced(smtp_server: SmtpSink) -> None:
+    with SmtpBackend(smtp_server.url, idle_check_after=0) as backend:
+        backend.send(message("a@example.org"))
+        first = backend._connection
+        smtp_server.noop_reply = "421 4.4.2 Idle timeout, closing channel"
+        backend.send(message("b@example.org"))
+        assert backend._connection is not first
+    assert smtp_server.per_recipient() == {"a@example.org": 1, "b@example.org": 1}
+
+
 def test_a_connection_lost_before_the_message_is_only_temporary(smtp_server: SmtpSink) -> None:
     with SmtpBackend(smtp_server.url) as backend:
         backend.send(message("a@example.org"))
@@ -113,6 +123,7 @@ def test_replies_are_classified_by_the_step_they_answer(
     smtp_server.refuse["gone@example.org"] = "550 5.1.1 No such user"
     smtp_server.refuse["full@example.org"] = "452 4.2.2 Mailbox full"
     smtp_server.reject_data["spam@example.org"] = "554 5.7.1 Message refused by policy"
+    smtp_server.refuse["blocked@example.org"] = "550 5.7.1 Service unavailable, client blocked"
     with SmtpBackend(smtp_server.url) as backend:
         assert backend._connection is not None
         assert backend._connection.has_extn("pipelining") == pipelining
@@ -122,6 +133,8 @@ def test_replies_are_classified_by_the_step_they_answer(
             backend.send(message("full@example.org"))
         with pytest.raises(RejectedMessageError, match="554"):
             backend.send(message("spam@example.org"))
+        with pytest.raises(RejectedMessageError, match="client blocked"):
+            backend.send(message("blocked@example.org"))  # policy: the address is not at fault
         backend.send(message("ok@example.org"))
         smtp_server.refuse_sender = "553 5.7.1 Sender not allowed"
         with pytest.raises(ConnectionFailedError, match="sender refused: 553"):

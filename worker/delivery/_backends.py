@@ -11,7 +11,8 @@ is worth retrying, :class:`PermanentDeliveryError` is not.
      ├── UncertainDeliveryError      the connection died mid-message: it may have arrived,
      │                               so it is recorded as unknown and never sent again
      ├── PermanentDeliveryError      5xx for that recipient (RCPT): the address bounced
-     └── RejectedMessageError        5xx for the message (DATA): failed, address kept
+     └── RejectedMessageError        5xx for the message (DATA), or a 5.7.x policy refusal
+                                     at RCPT: failed, address kept
 """
 
 from __future__ import annotations
@@ -106,8 +107,8 @@ class SmtpBackend(_Backend):
     def open(self) -> None:
         if self._connection is not None:
             return
+        connection: smtplib.SMTP | None = None
         try:
-            connection: smtplib.SMTP
             if self.implicit_tls:
                 connection = smtplib.SMTP_SSL(
                     self.host, self.port, timeout=self.timeout, context=self._tls()
@@ -120,6 +121,8 @@ class SmtpBackend(_Backend):
                 connection.login(self.username, self.password)
             connection.ehlo_or_helo_if_needed()  # learn the extensions (PIPELINING) now
         except (OSError, smtplib.SMTPException) as exc:
+            if connection is not None:
+                connection.close()  # TLS or login failed on an open socket
             raise ConnectionFailedError(
                 f"cannot connect to {self.host}:{self.port}: {exc}"
             ) from exc
@@ -170,8 +173,10 @@ class SmtpBackend(_Backend):
             and time.monotonic() - self._last_used >= self.idle_check_after
         ):
             try:
-                self._connection.noop()
+                alive = self._connection.noop()[0] == 250
             except (smtplib.SMTPException, OSError):
+                alive = False
+            if not alive:  # closed, or a 421 "closing channel"
                 self._connection.close()
                 self._connection = None
         self.open()
@@ -245,7 +250,15 @@ def _classify(step: str, code: int, reply: bytes | str) -> DeliveryError:
         return ConnectionFailedError(f"sender refused: {error}")
     if not 500 <= code < 600:
         return TemporaryDeliveryError(error)
-    return PermanentDeliveryError(error) if step == "RCPT" else RejectedMessageError(error)
+    if step == "RCPT" and not _POLICY.match(text):
+        return PermanentDeliveryError(error)
+    # After DATA, or a 5.7.x policy refusal at RCPT (a blocklist, a spam rule): the
+    # message was refused, not the mailbox, so the address is not suppressed.
+    return RejectedMessageError(error)
+
+
+# RFC 3463 enhanced status codes: 5.7.x is security or policy status.
+_POLICY = re.compile(r"\s*5\.7\.\d{1,3}\b")
 
 
 class FileBackend(_Backend):
