@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +19,13 @@ from tests.db import create_article, create_subscriber
 from worker.articles import ArticleRecord, import_records
 from worker.celery_app import app as celery_app
 from worker.celery_app import current_redis
-from worker.delivery import SmtpBackend, TemporaryDeliveryError, send_batch
+from worker.delivery import (
+    RateLimiter,
+    SmtpBackend,
+    TemporaryDeliveryError,
+    send_batch,
+    throttle,
+)
 from worker.digests import prepare_digest
 from worker.dispatch import announce_article, queue_digest
 from worker.settings import Settings
@@ -223,3 +231,28 @@ def sending_batch(
         digests.set_status(session, digest, DigestStatus.SENDING)
         (batch,) = list(digests.pending_batches(session, digest.id, 500))
         return digest.id, batch
+
+
+def test_a_slow_batch_hands_over_what_it_could_not_send_in_time(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
+) -> None:
+    digest_id, batch = sending_batch(settings, sessions, subscribers=6)
+    limiter = RateLimiter(current_redis(), f"newsroom:rate:test:{uuid.uuid4()}", 2)
+    outcome = send_batch(
+        sessions,
+        settings,
+        SmtpBackend(smtp_server.url),
+        current_redis(),
+        digest_id,
+        batch,
+        throttle=throttle([limiter]),
+        deadline=time.monotonic() + 0.3,  # 2 a second: the burst of 2, then out of time
+    )
+    assert outcome.out_of_time
+    sent = len(smtp_server.messages)
+    assert 1 <= sent < 6
+    with sessions.begin() as session:
+        counts = digests.counts(session, digest_id)
+    assert counts[DeliveryStatus.SENT] == sent
+    assert counts[DeliveryStatus.PENDING] == 6 - sent  # given back, not lost, not sending
+    assert counts[DeliveryStatus.SENDING] == 0

@@ -12,6 +12,7 @@ one run before it is sent, and a run the sweeper took over sends nothing more.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -37,6 +38,10 @@ from worker.store import DigestStatus, digests, session_factory, utcnow
 from worker.store import articles as article_store
 
 log = logging.getLogger(__name__)
+
+# A batch stops taking new messages after this long and hands the rest over, well inside
+# the task's soft time limit (540 s): at a low send rate 500 messages take longer.
+BATCH_SECONDS = 420
 
 # An event still unhandled after this long lost its after-commit publish (a crash between
 # the commit and the broker): the sweeper publishes it again.
@@ -108,6 +113,7 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
             digest_id,
             delivery_ids,
             throttle=_throttle(settings, sessions, digest_id),
+            deadline=time.monotonic() + BATCH_SECONDS,
         )
     except RunRevoked:
         log.warning("digest %s: batch revoked by the sweeper; it settles the rows", digest_id)
@@ -121,6 +127,8 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
         else:
             raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     else:
+        if outcome.out_of_time:
+            send_digest.delay(digest_id)  # the rows it gave back go out in new batches
         log.info(
             "digest %s batch of %s: %s sent, %s bounced, %s failed, %s unknown, %s skipped%s",
             digest_id,

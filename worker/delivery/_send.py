@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,7 @@ class BatchOutcome:
     unknown: int = 0
     skipped: int = 0
     halted: bool = False
+    out_of_time: bool = False
     deferred: list[str] = field(default_factory=list)
     connection_failed: str = ""
 
@@ -88,7 +90,10 @@ def send_batch(
     delivery_ids: list[int],
     *,
     throttle: Callable[[Callable[[], None]], None] = lambda _keep_alive: None,
+    deadline: float | None = None,
 ) -> BatchOutcome:
+    """Send a batch; stop early when the digest halts or when ``deadline`` (a
+    time.monotonic() value) passes, giving back what was not attempted."""
     outcome = BatchOutcome()
     token = str(uuid.uuid4())
     # The journal exists before any row is claimed: a run that dies at any point after the
@@ -122,6 +127,9 @@ def send_batch(
                 if delivery_id in ledger.left:
                     continue
                 throttle(journal.keep_alive)  # waiting is neither in flight nor dead
+                if deadline is not None and time.monotonic() > deadline:
+                    outcome.out_of_time = True  # a slow (rate-limited) batch hands over
+                    break
                 # The attempt is journaled while the message is built; the reply is read
                 # (and the halt flag checked) before anything is sent.
                 journal.begin_step(result=last, attempt=delivery_id)
