@@ -42,7 +42,8 @@ _redis_url: str | None = None
 
 def redis_url(settings: Settings) -> str:
     """REDIS_URL, or the embedded server of the data directory, started if needed."""
-    if settings.redis_url:
+    if not settings.embedded_redis:
+        assert settings.redis_url is not None
         return settings.redis_url
     embedded = EmbeddedRedis(settings.data_dir)
     embedded.ensure_running()

@@ -38,7 +38,7 @@ def db_upgrade() -> None:
 def redis_status() -> None:
     """Whether the embedded Redis of the data directory is running."""
     settings = settings_or_exit()
-    if settings.redis_url:
+    if not settings.embedded_redis:
         console.print("REDIS_URL is set: the embedded Redis is not used")
         return
     embedded = EmbeddedRedis(settings.data_dir)

@@ -12,7 +12,7 @@ from worker.delivery._backends import (
     TemporaryDeliveryError,
     UncertainDeliveryError,
 )
-from worker.delivery._dkim import DkimKeyError, DkimSigner
+from worker.delivery._dkim import DkimSigner
 from worker.delivery._journal import RunRevoked, halt, unhalt
 from worker.delivery._message import DigestMessage, Outgoing, build_message, sign
 from worker.delivery._rate import RateLimiter, throttle
@@ -32,7 +32,6 @@ __all__ = [
     "ConsoleBackend",
     "DeliveryError",
     "DigestMessage",
-    "DkimKeyError",
     "DkimSigner",
     "EmailBackend",
     "FileBackend",

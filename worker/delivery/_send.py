@@ -113,7 +113,7 @@ def send_batch(
             newsletter,
             RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text),
         )
-        digests.skip_unconfirmed(session, digest, delivery_ids)
+        digests.skip_unsubscribed(session, digest.newsletter_id, delivery_ids)
         claimed = digests.claim_batch(session, digest_id, delivery_ids, token)
         recipients = digests.recipients(session, claimed)
     outcome.skipped = len(delivery_ids) - len(claimed)
@@ -337,8 +337,8 @@ class _Ledger:
             digests.apply_results(connection, self.token, self._results)
             for subscriber_id in self._bounced:
                 subscribers.mark_bounced(connection, subscriber_id, self.newsletter_id)
-            self.left |= digests.skip_left_subscribers(
-                connection, self.token, self.newsletter_id, waiting
+            self.left |= digests.skip_unsubscribed(
+                connection, self.newsletter_id, waiting, held_by=self.token
             )
             self.halted = digests.status_of(connection, self.digest_id) is not DigestStatus.SENDING
         self._results.clear()

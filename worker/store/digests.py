@@ -225,21 +225,26 @@ def apply_results(
     )
 
 
-def skip_left_subscribers(
-    session: Session | Connection, token: str, newsletter_id: int, delivery_ids: Sequence[int]
+def skip_unsubscribed(
+    session: Session | Connection,
+    newsletter_id: int,
+    delivery_ids: Sequence[int],
+    *,
+    held_by: str | None = None,
 ) -> set[int]:
-    """Of the rows a run holds and has not sent yet, those whose subscriber left meanwhile.
-    The ids keep the statement on the primary key, whatever the planner thinks of tokens."""
+    """Of ``delivery_ids``, the rows not sent yet whose subscriber left (or bounced) since the
+    digest was queued: pending rows, or with ``held_by``, rows that run holds and has not
+    attempted. The ids keep the statement on the primary key, whatever the planner thinks
+    of tokens."""
     if not delivery_ids:
         return set()
+    if held_by is None:
+        not_sent = Delivery.status == DeliveryStatus.PENDING
+    else:
+        not_sent = (Delivery.status == DeliveryStatus.SENDING) & (Delivery.claim_token == held_by)
     rows = session.execute(
         update(Delivery)
-        .where(
-            Delivery.id.in_(delivery_ids),
-            Delivery.claim_token == token,
-            Delivery.status == DeliveryStatus.SENDING,
-            ~_still_confirmed(newsletter_id),
-        )
+        .where(Delivery.id.in_(delivery_ids), not_sent, ~_still_confirmed(newsletter_id))
         .values(status=DeliveryStatus.SKIPPED, error="no longer subscribed", claim_token=None)
         .returning(Delivery.id)
     )
@@ -319,20 +324,6 @@ def mark_unknown(session: Session, token: str, delivery_ids: Sequence[int], reas
             .where(Delivery.id.in_(delivery_ids), Delivery.claim_token == token)
             .values(status=DeliveryStatus.UNKNOWN, error=reason, claim_token=None)
         )
-
-
-def skip_unconfirmed(session: Session, digest: Digest, delivery_ids: Sequence[int]) -> int:
-    """Pending rows whose subscriber left (or bounced) since the digest was queued."""
-    result = session.execute(
-        update(Delivery)
-        .where(
-            Delivery.id.in_(delivery_ids),
-            Delivery.status == DeliveryStatus.PENDING,
-            ~_still_confirmed(digest.newsletter_id),
-        )
-        .values(status=DeliveryStatus.SKIPPED, error="no longer subscribed")
-    )
-    return result.rowcount
 
 
 def fail_pending(session: Session, delivery_ids: Sequence[int], error: str) -> int:
