@@ -14,6 +14,7 @@ import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parseaddr
 from functools import cache
 from pathlib import Path
@@ -24,11 +25,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 from dkim.crypto import UnparsableKeyError, parse_pem_private_key
 from dotenv import dotenv_values
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = PROJECT_ROOT / "config" / "newsroom.toml"
 EMAIL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "email"
+SOCIAL_TEMPLATES_DIR = PROJECT_ROOT / "templates" / "social"
 
 EmailBackend = Literal["smtp", "file", "console"]
 Platform = Literal["twitter", "facebook", "linkedin"]
@@ -41,6 +50,14 @@ PLATFORM_SECRETS: dict[str, tuple[str, ...]] = {
     "twitter": ("API_KEY", "API_SECRET", "ACCESS_TOKEN", "ACCESS_TOKEN_SECRET"),
     "facebook": ("PAGE_TOKEN",),
     "linkedin": ("ACCESS_TOKEN",),
+}
+
+# Where each platform's API lives; the environment may point them elsewhere (a proxy, or
+# the emulators of the tests) with X_API_URL, FACEBOOK_GRAPH_URL and LINKEDIN_API_URL.
+API_URLS: dict[str, tuple[str, str]] = {
+    "twitter": ("X_API_URL", "https://api.twitter.com"),
+    "facebook": ("FACEBOOK_GRAPH_URL", "https://graph.facebook.com"),
+    "linkedin": ("LINKEDIN_API_URL", "https://api.linkedin.com"),
 }
 
 
@@ -131,16 +148,104 @@ class NewsletterConfig(_Strict):
         return value
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = get_args(Weekday)
+
+
+class SlotsConfig(_Strict):
+    """When an account posts: local times on some weekdays, in its own time zone, so
+    "08:00" stays 08:00 in Paris across daylight-saving changes."""
+
+    times: Annotated[list[str], Field(min_length=1)]
+    days: Annotated[list[Weekday], Field(min_length=1)] = list(WEEKDAYS)
+    timezone: str = "UTC"
+
+    @field_validator("times")
+    @classmethod
+    def _check_times(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", item):
+                raise ValueError(f"{item!r} is not a 24-hour time such as '08:00'")
+        return sorted(set(value))
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        return _timezone(value)
+
+
+class BlackoutConfig(_Strict):
+    """A window with no post at all (an election silence, a day of mourning), in local time
+    of the account's slots (or UTC) unless the values carry an offset."""
+
+    start: datetime
+    end: datetime
+    reason: str = ""
+
+
+class XPrices(_Strict):
+    """What X bills per create-post request: a post carrying a URL costs several times more."""
+
+    currency: str = "USD"
+    post: Annotated[float, Field(ge=0)] = 0.015
+    post_with_url: Annotated[float, Field(ge=0)] = 0.2
+
+
 class SocialAccountConfig(_Strict):
     platform: Platform
     publisher: Publisher = "dry-run"
     language: Annotated[str, Field(pattern=r"^[a-z]{2}(_[A-Z]{2})?$")] = "en"
-    page_id: str | None = None
-    author_urn: str | None = None
+    # templates/social/<template>.txt, a Jinja2 text template; the platform's name by default.
+    template: str | None = None
+    # Hashtags made from the article's tags (at most this many), plus these, always.
+    max_hashtags: Annotated[int, Field(ge=0, le=10)] = 2
+    fixed_hashtags: list[Annotated[str, Field(pattern=r"^\w+$")]] = []
+    # utm_source is the platform and utm_medium "social"; the campaign is the account's.
+    utm_campaign: Annotated[str, Field(min_length=1, max_length=100)] = "social"
+    # "slot": a new article waits for the next free slot; "now": it goes out at once, within
+    # the spacing, the daily cap and the blackouts.
+    post_at: Literal["slot", "now"] = "slot"
+    slots: SlotsConfig | None = None
+    min_spacing_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 0
+    daily_cap: Annotated[int, Field(ge=1)] | None = None
+    blackouts: list[BlackoutConfig] = []
+    # X only: the price table that preview and `social queue` show costs from.
+    prices: XPrices | None = None
+    page_id: Annotated[str, Field(pattern=r"^\d+$")] | None = None
+    author_urn: Annotated[str, Field(pattern=r"^urn:li:(person|organization):\w+$")] | None = None
+
+    @property
+    def template_name(self) -> str:
+        return self.template or self.platform
+
+    @model_validator(mode="after")
+    def _check(self) -> SocialAccountConfig:
+        if not (SOCIAL_TEMPLATES_DIR / f"{self.template_name}.txt").is_file():
+            raise ValueError(f"template: templates/social/{self.template_name}.txt does not exist")
+        if self.platform == "facebook" and not self.page_id:
+            raise ValueError("page_id: required for a facebook account (the Page to post to)")
+        if self.platform == "linkedin" and not self.author_urn:
+            raise ValueError("author_urn: required for a linkedin account (urn:li:organization:…)")
+        if self.prices is not None and self.platform != "twitter":
+            raise ValueError("prices: only X (twitter) accounts are billed per post")
+        if self.post_at == "slot" and self.slots is None:
+            raise ValueError("slots: required when post_at = 'slot'")
+        for window in self.blackouts:
+            if window.end <= window.start:
+                raise ValueError(f"blackouts: {window.start} – {window.end} ends before it starts")
+        return self
 
 
 class SocialConfig(_Strict):
     accounts: dict[str, SocialAccountConfig] = {}
+    # A post still "publishing" this long after its claim is taken for lost in a crash and
+    # marked unconfirmed (never re-posted by itself); it must exceed one API call.
+    publishing_stale_seconds: Annotated[float, Field(ge=1)] = 120
+    # How often beat moves due posts from the Redis schedule to the publish queue.
+    dispatch_seconds: Annotated[float, Field(gt=0, le=60)] = 1
+    # API versions are pinned: both platforms change response shapes between versions.
+    graph_api_version: Annotated[str, Field(pattern=r"^v\d+\.\d+$")] = "v24.0"
+    linkedin_version: Annotated[str, Field(pattern=r"^20\d{4}$")] = "202510"
 
 
 class DkimConfig(_Strict):
@@ -206,6 +311,8 @@ class Settings:
     secret_key: str
     file: FileConfig
     social_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
+    # platform -> API base URL, without a trailing slash
+    api_urls: dict[str, str] = field(default_factory=dict)
     dkim_private_key: bytes | None = None
 
     @property
@@ -234,7 +341,8 @@ class Settings:
                 account: dict.fromkeys(values, "********")
                 for account, values in self.social_secrets.items()
             },
-            **self.file.model_dump(),
+            "api_urls": {platform: mask_url(url) for platform, url in self.api_urls.items()},
+            **self.file.model_dump(mode="json"),
         }
 
 
@@ -306,6 +414,13 @@ def load_settings(
                 )
         social_secrets[name] = values
 
+    api_urls: dict[str, str] = {}
+    for platform, (variable, default) in API_URLS.items():
+        try:
+            api_urls[platform] = _http_url(env.get(variable) or default)
+        except ValueError as exc:
+            problems.append(f"{variable}: {exc}")
+
     dkim_key = _dkim_key(env, problems) if file_config.delivery.dkim else None
 
     if problems:
@@ -324,6 +439,7 @@ def load_settings(
         secret_key=env.get("SECRET_KEY") or _local_secret_key(data_dir),
         file=file_config,
         social_secrets=social_secrets,
+        api_urls=api_urls,
         dkim_private_key=dkim_key,
     )
 

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -319,3 +321,11 @@ def test_migrations_keep_existing_rows(tmp_path: Path) -> None:
     with get_engine(url).begin() as connection:
         assert connection.exec_driver_sql("SELECT count(*) FROM deliveries").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_migrations_match_the_models(database_url: str) -> None:
+    """A model change without its migration would only show on a deployed database."""
+    upgrade(database_url)
+    with get_engine(database_url).connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []

@@ -6,8 +6,9 @@ kept in `read_source`, so everything else can be tested without a network or a d
 
 from worker.articles._feeds import parse_feed
 from worker.articles._html import parse_html_page
-from worker.articles._importer import ImportSummary, import_records, on_published
+from worker.articles._importer import ImportSummary, import_records
 from worker.articles._json import parse_json
+from worker.articles._links import with_utm
 from worker.articles._record import ArticleRecord, ParseResult, RecordError, normalize_text
 from worker.articles._sources import SourceError, parse_source, read_source
 
@@ -19,10 +20,10 @@ __all__ = [
     "SourceError",
     "import_records",
     "normalize_text",
-    "on_published",
     "parse_feed",
     "parse_html_page",
     "parse_json",
     "parse_source",
     "read_source",
+    "with_utm",
 ]

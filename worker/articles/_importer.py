@@ -7,7 +7,6 @@ outbox row in the same transaction; ``announce`` is called for it only after the
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -17,8 +16,6 @@ from sqlalchemy.orm import Session
 from worker.articles._record import ARTICLE_FIELDS, ArticleRecord, RecordError
 from worker.store import Article, on_commit
 from worker.store import articles as article_store
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,8 +71,3 @@ def _upsert(session: Session, record: ArticleRecord, announce: Callable[[int], o
         setattr(article, name, value)
     session.flush()
     return "updated"
-
-
-def on_published(session: Session, article: Article) -> None:
-    """React to a newly published article, once: the hook digests and social posts build on."""
-    log.info("article %s published: %s", article.id, article.url)

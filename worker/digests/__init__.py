@@ -16,7 +16,6 @@ from worker.digests._render import (
     RenderedDigest,
     greeting,
     render_digest,
-    with_utm,
 )
 from worker.digests._schedule import latest_slot, next_slot, queue_scheduled
 
@@ -38,5 +37,4 @@ __all__ = [
     "progress",
     "queue_scheduled",
     "render_digest",
-    "with_utm",
 ]

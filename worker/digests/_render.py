@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import jinja2
 from babel.dates import format_date
@@ -22,6 +21,7 @@ from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from premailer import Premailer
 
+from worker.articles import with_utm
 from worker.settings import EMAIL_TEMPLATES_DIR
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
@@ -71,7 +71,13 @@ def render_digest(
         "newsletter_title": newsletter_title,
         "edition_date": format_date(edition, format="full", locale=language),
         "articles": [
-            {**article.__dict__, "link": with_utm(article.link, campaign)} for article in articles
+            {
+                **article.__dict__,
+                "link": with_utm(
+                    article.link, source="newsletter", medium="email", campaign=campaign
+                ),
+            }
+            for article in articles
         ],
         "recipient": _Markers(),
     }
@@ -95,14 +101,6 @@ def greeting(language: str, name: str) -> str:
     if name:
         return translations.gettext("Hello %(name)s,") % {"name": name}
     return translations.gettext("Hello,")
-
-
-def with_utm(url: str, campaign: str) -> str:
-    """The article link tagged for analytics, keeping any query it already has."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.startswith("utm_")]
-    query += [("utm_source", "newsletter"), ("utm_medium", "email"), ("utm_campaign", campaign)]
-    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 @cache

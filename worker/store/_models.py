@@ -262,6 +262,11 @@ class SocialAccount(Base):
 
 
 class SocialPostStatus(enum.StrEnum):
+    """planned (waiting for its time, in the Redis schedule) -> queued (handed to a worker)
+    -> publishing (claimed, the API call under way) -> published; or failed (refused: the
+    error says why), unconfirmed (the platform may have posted it: never re-posted by
+    itself), cancelled."""
+
     PLANNED = "planned"
     QUEUED = "queued"
     PUBLISHING = "publishing"
@@ -272,6 +277,8 @@ class SocialPostStatus(enum.StrEnum):
 
 
 class SocialPost(Base):
+    """One article on one account: the unique pair is what makes a second post impossible."""
+
     __tablename__ = "social_posts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -284,8 +291,13 @@ class SocialPost(Base):
     link: Mapped[str] = mapped_column(String(2048))
     scheduled_at: Mapped[datetime | None]
     published_at: Mapped[datetime | None]
+    # when a worker took it for publishing: a claim this old with no outcome was lost
+    claimed_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
     platform_post_id: Mapped[str] = mapped_column(String(200), default="")
     permalink: Mapped[str] = mapped_column(String(2048), default="")
+    # rate_limited, auth, duplicate, rejected, not_sent, unconfirmed (the publisher's kinds)
+    error_kind: Mapped[str] = mapped_column(String(20), default="")
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
