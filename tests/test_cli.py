@@ -99,6 +99,9 @@ def test_demo_runs_end_to_end_twice_on_embedded_defaults(tmp_path: Path) -> None
     assert "digest 2 (morning-briefing): sent, 2 sent" in first.stdout
     assert str(outbox) in first.stdout.replace("\n", "")
     assert len(list(outbox.glob("*.eml"))) == 5
+    # two French articles, one post each for the three French sample accounts
+    assert "social posts planned: 6 (publisher: dry-run)" in first.stdout
+    assert "post 1   quotidien_x" in first.stdout
     assert not EmbeddedRedis(tmp_path / "data").is_running()
 
     second = newsroom(env, "demo", timeout=240)
@@ -106,6 +109,7 @@ def test_demo_runs_end_to_end_twice_on_embedded_defaults(tmp_path: Path) -> None
     assert "0 imported" in second.stdout
     # since the previous digest nothing new was published: nothing is sent again
     assert "no new article in 'fr' since digest 1: nothing to send" in second.stdout
+    assert "social posts planned: 6 (publisher: dry-run)" in second.stdout  # no new post
     assert len(list(outbox.glob("*.eml"))) == 5
     french = next(p for p in outbox.glob("*camille*.eml")).read_bytes()
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in french

@@ -31,6 +31,11 @@ app.conf.update(
     task_soft_time_limit=540,
     task_ignore_result=True,
     task_default_queue="newsroom",
+    # Social posts have their own queue, so a digest's batches never hold a post back.
+    task_routes={
+        f"worker.tasks.{name}": {"queue": "social"}
+        for name in ("dispatch_social_posts", "publish_social_post", "sweep_social_posts")
+    },
     broker_connection_retry_on_startup=True,
     worker_hijack_root_logger=False,
     worker_send_task_events=True,
@@ -58,6 +63,7 @@ def connect(settings: Settings) -> str:
     app.conf.broker_url = settings.broker_url or _redis_url
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
     every = settings.file.delivery.sweep_seconds
+    social = settings.file.social
     app.conf.beat_schedule = {
         "redispatch-article-events": {
             "task": "worker.tasks.redispatch_article_events",
@@ -68,6 +74,13 @@ def connect(settings: Settings) -> str:
             "task": "worker.tasks.queue_scheduled_digests",
             "schedule": every,
         },
+        "dispatch-social-posts": {
+            "task": "worker.tasks.dispatch_social_posts",
+            "schedule": social.dispatch_seconds,
+            # a tick nobody ran in time is replaced by the next one, not piled up
+            "options": {"expires": max(1.0, social.dispatch_seconds * 5)},
+        },
+        "sweep-social-posts": {"task": "worker.tasks.sweep_social_posts", "schedule": every},
     }
     return _redis_url
 

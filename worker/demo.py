@@ -15,12 +15,14 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
+from worker import social
 from worker.articles import import_records, parse_source
 from worker.digests import NothingToSend
 from worker.dispatch import announce_article, queue_digest
@@ -34,6 +36,8 @@ from worker.store import (
     session_factory,
     subscribers,
 )
+from worker.store import articles as article_store
+from worker.store import social as social_posts
 from worker.subscribers import normalize_address
 
 SAMPLES_DIR = PROJECT_ROOT / "samples"
@@ -46,11 +50,13 @@ class DemoReport:
         default_factory=dict
     )
     nothing_new: list[str] = field(default_factory=list)
+    events_handled: bool = False
 
     @property
     def ok(self) -> bool:
-        """Every digest queued was delivered; a newsletter with no new article is fine."""
-        return all(
+        """Every digest queued was delivered and every new article's posts were planned; a
+        newsletter with no new article is fine."""
+        return self.events_handled and all(
             status is DigestStatus.SENT and counts[DeliveryStatus.SENT] > 0
             for _, status, counts in self.digests.values()
         )
@@ -89,6 +95,8 @@ def run(settings: Settings, samples: Path, *, console: Console, timeout: float =
         with console.status("the worker is sending the digests…"):
             report = _wait(sessions, queued, timeout)
         report.nothing_new = nothing_new
+        with console.status("the worker is planning the social posts…"):
+            report.events_handled = _wait_for_events(sessions, timeout)
     finally:
         _stop(worker)
 
@@ -97,6 +105,7 @@ def run(settings: Settings, samples: Path, *, console: Console, timeout: float =
             f"digest {digest_id} ({slug}): {status.value}, {counts[DeliveryStatus.SENT]} sent, "
             f"{counts[DeliveryStatus.FAILED] + counts[DeliveryStatus.BOUNCED]} failed"
         )
+    _print_social_queue(settings, sessions, console)
     if settings.email_backend == "file":
         console.print(
             f"\nThe emails are in [bold]{settings.outbox_dir}[/] (one .eml per recipient)."
@@ -104,7 +113,10 @@ def run(settings: Settings, samples: Path, *, console: Console, timeout: float =
     console.print(f"The database is {mask_url(settings.database_url)}.")
     console.print(f"The worker's log is {worker_log}.")
     command = Path(sys.executable).parent / "newsroom"
-    console.print(f"Next: `{command} articles list`, `{command} digest status ID`.")
+    console.print(
+        f"Next: `{command} articles list`, `{command} digest status ID`, "
+        f"`{command} social queue`, `{command} social preview ARTICLE`."
+    )
     return report
 
 
@@ -164,3 +176,42 @@ def _wait(sessions: sessionmaker[Session], queued: dict[str, int], timeout: floa
         if done or time.monotonic() > deadline:
             return report
         time.sleep(0.2)
+
+
+def _wait_for_events(sessions: sessionmaker[Session], timeout: float) -> bool:
+    """Wait until the worker handled every article event (and so planned its posts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with sessions.begin() as session:
+            if not article_store.unhandled_events(session, older_than=timedelta(0)):
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def _print_social_queue(
+    settings: Settings, sessions: sessionmaker[Session], console: Console
+) -> None:
+    with sessions.begin() as session:
+        upcoming = social_posts.upcoming(session)
+        lines = []
+        for post in upcoming:
+            config = settings.file.social.accounts.get(post.account.name)
+            when = post.scheduled_at
+            if when is not None and config is not None:
+                when = when.astimezone(social.account_timezone(config))
+            first_line = post.text.splitlines()[0]
+            lines.append(
+                f"  post {post.id:<3} {post.account.name:<20} "
+                f"{f'{when:%a %d %b %H:%M %Z}' if when else '':<21} "
+                f"{first_line[:24] + ('…' if len(first_line) > 24 else '')}"
+            )
+    publishers = sorted({account.publisher for account in settings.file.social.accounts.values()})
+    console.print(f"\nsocial posts planned: {len(upcoming)} (publisher: {', '.join(publishers)})")
+    for line in lines:
+        console.print(line, highlight=False, markup=False)
+    dry_run = settings.data_dir / "social" / "dry-run.jsonl"
+    console.print(
+        f"They go out in their slots once `newsroom worker` and `newsroom beat` run; the "
+        f"dry-run publisher writes what it would post to [bold]{dry_run}[/]."
+    )

@@ -11,11 +11,22 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from worker import social
 from worker.celery_app import app, current_redis
 from worker.delivery import halt, unhalt
 from worker.digests import prepare_digest
 from worker.settings import Settings
-from worker.store import Digest, digests, on_commit, session_factory, utcnow
+from worker.store import (
+    Article,
+    Digest,
+    SocialAccountStatus,
+    SocialPost,
+    digests,
+    on_commit,
+    session_factory,
+    utcnow,
+)
+from worker.store import social as social_posts
 
 
 class DigestNotFound(LookupError):
@@ -79,3 +90,82 @@ def change_digest(settings: Settings, digest_id: int, action: str) -> Digest:
         else:
             on_commit(session, lambda: halt(current_redis(), digest_id))
         return digest
+
+
+def plan_social_posts(session: Session, settings: Settings, article: Article) -> list[SocialPost]:
+    """Plan the article's posts; they enter the Redis schedule once the plan is committed."""
+    planned = social.plan_posts(session, settings.file.social, article, utcnow())
+    _schedule_after_commit(session, planned)
+    return planned
+
+
+def _schedule_after_commit(session: Session, planned: list[SocialPost]) -> None:
+    due = [
+        (post.id, post.scheduled_at)
+        for post in planned
+        if post.scheduled_at is not None and post.account.status is SocialAccountStatus.ACTIVE
+    ]
+    if due:
+        on_commit(session, lambda: social.schedule(current_redis(), due))
+
+
+class PostNotFound(LookupError):
+    pass
+
+
+def change_post(
+    settings: Settings,
+    post_id: int,
+    action: str,
+    *,
+    text: str | None = None,
+    at: datetime | None = None,
+) -> SocialPost:
+    """Edit, reschedule, cancel or publish a post now, then bring the Redis schedule and the
+    publish queue in line once committed. Raises PostChangeRefused when the post's status
+    does not allow it (a published post cannot be edited, say) and TextTooLong."""
+    with session_factory(settings.database_url).begin() as session:
+        post = social_posts.get_post(session, post_id)
+        if post is None:
+            raise PostNotFound(f"no post {post_id}")
+        if action == "edit":
+            assert text is not None
+            social.edit(post, text)
+        elif action == "reschedule":
+            assert at is not None
+            social.reschedule(post, at)
+            _schedule_after_commit(session, [post])
+        elif action == "cancel":
+            social.cancel(post)
+            on_commit(session, lambda: social.unschedule(current_redis(), [post_id]))
+        elif action == "publish-now":
+            social.publish_now(post, utcnow())
+            on_commit(session, lambda: social.unschedule(current_redis(), [post_id]))
+            on_commit(session, lambda: _publish(post_id))
+        else:
+            raise ValueError(f"unknown action {action!r}")
+        session.flush()
+        session.expunge(post)  # still readable by the caller after the commit
+        return post
+
+
+def _publish(post_id: int) -> None:
+    app.send_task("worker.tasks.publish_social_post", args=[post_id])
+
+
+def reactivate_account(
+    settings: Settings, name: str, token_expires_at: datetime | None = None
+) -> list[SocialPost]:
+    """Mark an account authorized again (after its token was renewed) and give the posts it
+    held new times, spaced by its rules. Returns those posts."""
+    config = settings.file.social.accounts.get(name)
+    if config is None:
+        raise LookupError(f"no social account {name!r} in {settings.config_file}")
+    with session_factory(settings.database_url).begin() as session:
+        account = social_posts.sync_accounts(session, {name: config})[name]
+        account.status = SocialAccountStatus.ACTIVE
+        account.last_error = ""
+        account.token_expires_at = token_expires_at
+        replanned = social.replan_held(session, account, config, utcnow())
+        _schedule_after_commit(session, replanned)
+        return replanned

@@ -19,7 +19,7 @@ from datetime import timedelta
 from celery import Task
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker import articles
+from worker import social
 from worker.celery_app import app, current_redis
 from worker.delivery import (
     RateLimiter,
@@ -33,6 +33,7 @@ from worker.delivery import (
     unhalt,
 )
 from worker.digests import queue_scheduled
+from worker.dispatch import plan_social_posts
 from worker.settings import Settings, get_settings
 from worker.store import DigestStatus, digests, session_factory, utcnow
 from worker.store import articles as article_store
@@ -59,10 +60,12 @@ def backoff(retries: int) -> int:
 
 @app.task(name="worker.tasks.article_published")
 def article_published(event_id: int) -> None:
+    """An article was published: plan its social posts (once: the event is claimed)."""
     with _sessions().begin() as session:
         event = article_store.claim_event(session, event_id)
         if event is not None:
-            articles.on_published(session, event.article)
+            planned = plan_social_posts(session, get_settings(), event.article)
+            log.info("article %s published: %s posts planned", event.article_id, len(planned))
 
 
 @app.task(name="worker.tasks.redispatch_article_events")
@@ -209,3 +212,33 @@ def queue_scheduled_digests() -> list[int]:
     for digest_id in queued:
         send_digest.delay(digest_id)
     return queued
+
+
+@app.task(name="worker.tasks.dispatch_social_posts")
+def dispatch_social_posts() -> int:
+    """Hand the posts whose time has come to the publish queue (run by beat every second)."""
+    queued = social.dispatch_due(_sessions(), current_redis())
+    for post_id in queued:
+        publish_social_post.delay(post_id)
+    return len(queued)
+
+
+@app.task(name="worker.tasks.publish_social_post")
+def publish_social_post(post_id: int) -> str | None:
+    """Publish one post; never retried by Celery: the outcome decides (see social.publish)."""
+    status = social.publish_post(_sessions(), get_settings(), current_redis(), post_id)
+    return status.value if status else None
+
+
+@app.task(name="worker.tasks.sweep_social_posts")
+def sweep_social_posts() -> dict[str, int]:
+    """Settle lost claims, re-send lost publish messages, rebuild the schedule (beat)."""
+    report = social.sweep(_sessions(), get_settings(), current_redis())
+    for post_id in report.republish:
+        log.warning("post %s: queued but never claimed; sending it again", post_id)
+        publish_social_post.delay(post_id)
+    return {
+        "unconfirmed": len(report.unconfirmed),
+        "republished": len(report.republish),
+        "scheduled": report.scheduled,
+    }

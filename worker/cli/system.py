@@ -56,11 +56,20 @@ def redis_stop() -> None:
 def worker(
     concurrency: Annotated[int, typer.Option(help="Worker processes.")] = 2,
     loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+    queues: Annotated[
+        str, typer.Option(help="Queues to take work from: newsroom (email), social, or both.")
+    ] = "newsroom,social",
 ) -> None:
     """Start a Celery worker (JSON, acks_late, prefetch 1, time limits)."""
     prepared()
     celery_app.worker_main(
-        ["worker", f"--loglevel={loglevel}", f"--concurrency={concurrency}", "--without-gossip"]
+        [
+            "worker",
+            f"--loglevel={loglevel}",
+            f"--concurrency={concurrency}",
+            f"--queues={queues}",
+            "--without-gossip",
+        ]
     )
 
 

@@ -3,7 +3,7 @@
 DAO functions take a session and never commit: the caller decides where a transaction ends.
 """
 
-from worker.store import articles, digests, newsletters, subscribers
+from worker.store import articles, digests, newsletters, social, subscribers
 from worker.store._db import dispose_engines, get_engine, on_commit, session_factory, upgrade
 from worker.store._models import (
     Article,
@@ -47,6 +47,7 @@ __all__ = [
     "newsletters",
     "on_commit",
     "session_factory",
+    "social",
     "subscribers",
     "upgrade",
     "utcnow",
