@@ -31,7 +31,8 @@ app.conf.update(
     task_soft_time_limit=540,
     task_ignore_result=True,
     task_default_queue="newsroom",
-    # Social posts have their own queue, so a digest's batches never hold a post back.
+    # Social posts have their own queue: a worker that takes only that one
+    # (`newsroom worker --queues social`) is never busy with a digest when a post is due.
     task_routes={
         f"worker.tasks.{name}": {"queue": "social"}
         for name in ("dispatch_social_posts", "publish_social_post", "sweep_social_posts")

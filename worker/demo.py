@@ -27,6 +27,7 @@ from worker.articles import import_records, parse_source
 from worker.digests import NothingToSend
 from worker.dispatch import announce_article, queue_digest
 from worker.settings import PROJECT_ROOT, Settings, mask_url
+from worker.social.clients import dry_run_file
 from worker.store import (
     DeliveryStatus,
     DigestStatus,
@@ -210,7 +211,7 @@ def _print_social_queue(
     console.print(f"\nsocial posts planned: {len(upcoming)} (publisher: {', '.join(publishers)})")
     for line in lines:
         console.print(line, highlight=False, markup=False)
-    dry_run = settings.data_dir / "social" / "dry-run.jsonl"
+    dry_run = dry_run_file(settings)
     console.print(
         f"They go out in their slots once `newsroom worker` and `newsroom beat` run; the "
         f"dry-run publisher writes what it would post to [bold]{dry_run}[/]."

@@ -125,7 +125,7 @@ def change_post(
     publish queue in line once committed. Raises PostChangeRefused when the post's status
     does not allow it (a published post cannot be edited, say) and TextTooLong."""
     with session_factory(settings.database_url).begin() as session:
-        post = social_posts.get_post(session, post_id)
+        post = social_posts.lock_post(session, post_id)
         if post is None:
             raise PostNotFound(f"no post {post_id}")
         if action == "edit":
@@ -145,7 +145,8 @@ def change_post(
         else:
             raise ValueError(f"unknown action {action!r}")
         session.flush()
-        session.expunge(post)  # still readable by the caller after the commit
+        _ = post.account  # loaded, for the caller to read after the commit
+        session.expunge(post)
         return post
 
 

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+import redis
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from worker.celery_app import connect
 from worker.settings import Settings, load_settings
+from worker.social._schedule import DUE
 
 # A live X account whose posts go out at once; append to the test configuration with
 # @pytest.mark.newsroom_config(LIVE_X).
@@ -93,3 +95,8 @@ def live_settings(x_api: XEmulator, settings_env: dict[str, str]) -> Settings:
     loaded = load_settings(settings_env)
     connect(loaded)
     return loaded
+
+
+def timer(client: redis.Redis) -> dict[int, float]:
+    """What the Redis timer holds: post id -> due time (Unix seconds)."""
+    return {int(member): score for member, score in client.zrange(DUE, 0, -1, withscores=True)}

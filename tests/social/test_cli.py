@@ -10,10 +10,10 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.db import create_article
+from tests.social.conftest import timer
 from tests.test_cli import newsroom
 from worker.dispatch import plan_social_posts
 from worker.settings import Settings
-from worker.social import scheduled
 from worker.store import SocialPostStatus
 from worker.store import social as social_posts
 
@@ -95,7 +95,7 @@ def test_share_links_carry_the_composed_text_and_their_own_utm(
     links = {row["network"]: row for row in json.loads(result.stdout)}
     assert set(links) == {"x", "facebook", "linkedin", "copy"}
     assert TITLE in links["x"]["text"]
-    assert "utm_source%3Dx" in links["x"]["url"] or "utm_source=x" in links["x"]["url"]
+    assert "utm_source%3Dx%26utm_medium%3Dsocial" in links["x"]["url"]  # inside url=
     assert links["copy"]["url"].startswith(ARTICLE_URL + "?")
 
 
@@ -144,7 +144,7 @@ def test_queue_edit_reschedule_and_cancel(
         facebook = social_posts.get_post(session, ids["fr_facebook"])
         assert facebook is not None
         assert facebook.status is SocialPostStatus.CANCELLED
-    due = scheduled(redis.Redis.from_url(redis_url))
+    due = timer(redis.Redis.from_url(redis_url))
     assert ids["fr_facebook"] not in due
     assert (
         due[ids["fr_linkedin"]] == datetime.fromisoformat("2030-01-02T09:15:00+00:00").timestamp()

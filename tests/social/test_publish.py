@@ -13,14 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import free_port
 from tests.db import create_article
-from tests.social.conftest import LIVE_X, XEmulator
+from tests.social.conftest import LIVE_X, XEmulator, timer
 from worker.dispatch import change_post, plan_social_posts, reactivate_account
 from worker.settings import Settings, load_settings
 from worker.social import (
     PostChangeRefused,
     dispatch_due,
     publish_post,
-    scheduled,
     sweep,
     take_due,
 )
@@ -114,7 +113,7 @@ def test_a_rate_limit_waits_for_the_reset_time(
     post = load(sessions, post_id)
     assert post.error_kind == "rate_limited"
     assert post.scheduled_at == datetime.fromtimestamp(RESET, UTC)
-    assert scheduled(client) == {post_id: RESET}
+    assert timer(client) == {post_id: RESET}
     assert take_due(client, utcnow()) == []  # not before the reset
 
 
@@ -125,23 +124,22 @@ def test_an_expired_token_holds_the_account_until_it_is_reactivated(
     post_id = queued_post(live_settings, sessions, client)
     assert publish_post(sessions, live_settings, client, post_id) is SocialPostStatus.PLANNED
     with sessions.begin() as session:
-        account = social_posts.get_account(session, "live_x")
-        assert account is not None
+        account = social_posts.sync_accounts(session, live_settings.file.social.accounts)["live_x"]
         assert account.status is SocialAccountStatus.NEEDS_REAUTH
         assert "auth" in account.last_error
         # a second article is planned but held too: nothing loops against a dead token
         (held,) = plan_social_posts(session, live_settings, create_article(session, 2))
         held_id = held.id
-    assert scheduled(client) == {}
+    assert timer(client) == {}
     assert dispatch_due(sessions, client, utcnow() + timedelta(days=1)) == []
     sweep(sessions, live_settings, client)
-    assert scheduled(client) == {}
+    assert timer(client) == {}
     assert len(x_api.received) == 1
 
     x_api.reply = None
     replanned = reactivate_account(live_settings, "live_x")
     assert sorted(p.id for p in replanned) == sorted([post_id, held_id])
-    assert set(scheduled(client)) == {post_id, held_id}
+    assert set(timer(client)) == {post_id, held_id}
     for queued in dispatch_due(sessions, client, utcnow() + timedelta(seconds=1)):
         assert publish_post(sessions, live_settings, client, queued) is SocialPostStatus.PUBLISHED
     assert len(x_api.received) == 3
@@ -165,7 +163,7 @@ def test_a_server_error_after_sending_is_unconfirmed_and_never_retried(
     post_id = queued_post(live_settings, sessions, client)
     assert publish_post(sessions, live_settings, client, post_id) is SocialPostStatus.UNCONFIRMED
     sweep(sessions, live_settings, client)
-    assert scheduled(client) == {}
+    assert timer(client) == {}
     assert load(sessions, post_id).error_kind == "unconfirmed"
     # an editor who checked the account may send it again, deliberately
     change_post(live_settings, post_id, "publish-now")
@@ -224,5 +222,41 @@ def test_the_sweeper_settles_lost_claims_and_rebuilds_the_schedule(
     report = sweep(sessions, live_settings, client, utcnow() + timedelta(seconds=61))
     assert report.unconfirmed == [lost]
     assert report.republish == [stuck]
-    assert set(scheduled(client)) == {later}
+    assert set(timer(client)) == {later}
     assert load(sessions, lost).status is SocialPostStatus.UNCONFIRMED
+
+
+# a blackout (UTC, the account has no slots) from the past to two days from now
+BLACKOUT_END = (utcnow() + timedelta(days=2)).replace(second=0, microsecond=0)
+
+
+@pytest.mark.newsroom_config(
+    LIVE_X
+    + f"""
+blackouts = [{{ start = 2000-01-01T00:00:00, end = {BLACKOUT_END:%Y-%m-%dT%H:%M:%S} }}]
+"""
+)
+def test_a_retry_respects_the_accounts_rules(
+    live_settings: Settings, sessions: sessionmaker[Session], client: redis.Redis, x_api: XEmulator
+) -> None:
+    """Rate limited into a blackout: the post waits for the blackout's end, not the reset."""
+    x_api.reply = RATE_LIMITED
+    with sessions.begin() as session:
+        (post,) = plan_social_posts(session, live_settings, create_article(session))
+        post_id = post.id
+        # an editor puts it out now, the blackout notwithstanding
+    change_post(live_settings, post_id, "publish-now")
+    assert publish_post(sessions, live_settings, client, post_id) is SocialPostStatus.PLANNED
+    assert load(sessions, post_id).scheduled_at == BLACKOUT_END
+
+
+def test_a_lost_publish_message_is_sent_again_once_per_grace_period(
+    live_settings: Settings, sessions: sessionmaker[Session], client: redis.Redis
+) -> None:
+    post_id = queued_post(live_settings, sessions, client)
+    later = utcnow() + timedelta(seconds=61)
+    assert sweep(sessions, live_settings, client, later).republish == [post_id]
+    assert sweep(sessions, live_settings, client, later + timedelta(seconds=30)).republish == []
+    assert sweep(sessions, live_settings, client, later + timedelta(seconds=61)).republish == [
+        post_id
+    ]

@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis
 
-from worker.social import schedule, scheduled, take_due, unschedule
+from tests.social.conftest import timer
+from worker.social import schedule, take_due, unschedule
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
@@ -26,7 +27,7 @@ def test_only_due_posts_are_taken_earliest_first(client: redis.Redis) -> None:
     schedule(client, [(3, NOW + timedelta(seconds=1)), (1, NOW - timedelta(minutes=5)), (2, NOW)])
     assert take_due(client, NOW) == [1, 2]
     assert take_due(client, NOW) == []  # taken means gone
-    assert list(scheduled(client)) == [3]
+    assert list(timer(client)) == [3]
 
 
 def test_rescheduling_moves_a_post_and_unscheduling_drops_it(client: redis.Redis) -> None:

@@ -106,3 +106,10 @@ def test_no_room_at_all_is_an_error_not_a_hang() -> None:
     )
     with pytest.raises(NoFreeSlot, match="no free time within 366 days"):
         next_free_time(config, [], paris(2026, 11, 25, 7, 0))
+
+
+def test_slots_stay_in_time_order_on_the_spring_forward_night() -> None:
+    config = account(slots={"times": ["02:30", "03:00"], "timezone": "Europe/Paris"})
+    # 02:30 does not exist that night and becomes 03:30: 03:00 comes first
+    at = next_free_time(config, [], paris(2026, 3, 29, 0, 0))
+    assert at.astimezone(PARIS) == paris(2026, 3, 29, 3, 0)

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from worker import social
-from worker.cli._common import console, database_ready, fail, parse_time, prepared
+from worker.cli._common import console, database_ready, errors, fail, parse_time, prepared
 from worker.dispatch import PostNotFound, change_post, reactivate_account
 from worker.settings import Settings
-from worker.store import Article, SocialPost, session_factory, utcnow
+from worker.store import Article, SocialPost, SocialPostStatus, session_factory, utcnow
 from worker.store import articles as article_store
 from worker.store import social as social_posts
 
@@ -42,13 +42,13 @@ def preview(
             if post is not None:
                 rows.append(_post_row(settings, post))
             elif social.speaks(config, found):
-                draft = social.default_composer().compose(found, name, config)
-                taken = social_posts.taken_times(session, accounts[name].id, now - social.LOOKBACK)
-                at = social.next_free_time(config, taken, now)
+                draft, at = social.draft_and_time(
+                    session, social.default_composer(), accounts[name], config, found, now
+                )
                 rows.append(
                     _row(settings, None, name, "not planned yet", draft.text, draft.link, at)
                 )
-    _add_day_totals(settings, rows)
+        _add_day_totals(settings, session, rows)
     _print_posts(rows, as_json)
 
 
@@ -80,7 +80,7 @@ def queue_(
         raise fail(f"unknown account {account!r} ({_known_accounts(settings)})", 2)
     with session_factory(settings.database_url).begin() as session:
         rows = [_post_row(settings, post) for post in social_posts.upcoming(session, account)]
-    _add_day_totals(settings, rows)
+        _add_day_totals(settings, session, rows)
     _print_posts(rows, as_json)
 
 
@@ -179,6 +179,13 @@ def _change(post_id: int, action: str, **changes: Any) -> None:
         raise fail(str(exc), 1) from None
     when = f" at {_iso(post.scheduled_at)}" if post.scheduled_at else ""
     console.print(f"post {post.id}: {post.status.value}{when}", highlight=False)
+    if post.status is SocialPostStatus.PLANNED and post.account.status.value != "active":
+        errors.print(
+            f"account {post.account.name} is {post.account.status.value}: the post waits "
+            f"until `newsroom social reactivate {post.account.name}`, which plans it anew",
+            highlight=False,
+            markup=False,
+        )
 
 
 def _article_or_exit(session: Any, reference: str) -> Article:
@@ -237,14 +244,28 @@ def _row(
     return row
 
 
-def _add_day_totals(settings: Settings, rows: list[dict[str, Any]]) -> None:
-    """Each priced row gets ``day_total``: the cost of its account's posts that local day."""
-    totals: dict[tuple[str, str], float] = defaultdict(float)
+def _add_day_totals(settings: Settings, session: Session, rows: list[dict[str, Any]]) -> None:
+    """Each priced row gets ``day_total``: what its account's posts of that local day cost,
+    published ones included, plus the row itself when it is only a preview."""
+    totals: dict[tuple[str, str], float] = {}
     for row in rows:
-        if "cost" in row and row["scheduled_at"]:
-            totals[row["account"], row["scheduled_at"][:10]] += row["cost"]
+        config = settings.file.social.accounts.get(row["account"])
+        if "cost" not in row or not row["scheduled_at"] or config is None or config.prices is None:
+            continue
+        day = row["scheduled_at"][:10]
+        key = (row["account"], day)
+        if key not in totals:
+            start = datetime.fromisoformat(day).replace(tzinfo=social.account_timezone(config))
+            totals[key] = sum(
+                social.x_post_cost(config.prices, post.text, post.link)
+                for post in social_posts.posts_between(
+                    session, row["account"], start, start + timedelta(days=1)
+                )
+            )
+        if row["id"] is None:
+            totals[key] += row["cost"]
     for row in rows:
-        if "cost" in row and row["scheduled_at"]:
+        if (row["account"], (row["scheduled_at"] or "")[:10]) in totals:
             row["day_total"] = round(totals[row["account"], row["scheduled_at"][:10]], 4)
 
 
@@ -272,7 +293,7 @@ def _print_posts(rows: list[dict[str, Any]], as_json: bool) -> None:
         if row["platform"] != "twitter":
             console.print(f"link: {row['link']}", highlight=False, markup=False)
         if row.get("error"):
-            console.print(f"[red]error: {row['error']}[/]", highlight=False)
+            console.print(f"error: {row['error']}", style="red", highlight=False, markup=False)
         console.print()
 
 

@@ -22,9 +22,16 @@ from worker.social._editor import (
     publish_now,
     reschedule,
 )
-from worker.social._plan import LOOKBACK, default_composer, plan_posts, replan_held, speaks
+from worker.social._plan import (
+    LOOKBACK,
+    default_composer,
+    draft_and_time,
+    plan_posts,
+    replan_held,
+    speaks,
+)
 from worker.social._publish import SweepReport, dispatch_due, publish_post, sweep
-from worker.social._schedule import schedule, scheduled, take_due, unschedule
+from worker.social._schedule import schedule, take_due, unschedule
 from worker.social._share import ShareLink, share_links
 from worker.social._slots import NoFreeSlot, account_timezone, next_free_time
 
@@ -42,6 +49,7 @@ __all__ = [
     "cancel",
     "default_composer",
     "dispatch_due",
+    "draft_and_time",
     "edit",
     "edited_text",
     "next_free_time",
@@ -51,7 +59,6 @@ __all__ = [
     "replan_held",
     "reschedule",
     "schedule",
-    "scheduled",
     "share_links",
     "speaks",
     "sweep",

@@ -42,9 +42,10 @@ def edit(post: SocialPost, text: str) -> int | None:
 
 
 def reschedule(post: SocialPost, at: datetime) -> None:
+    """A new time, and a fresh start: an editor's decision resets the failed tries."""
     check_allowed(post, "reschedule")
     post.status, post.scheduled_at = _PLANNED, at
-    post.error_kind = post.error = ""
+    post.error_kind, post.error, post.attempts = "", "", 0
 
 
 def cancel(post: SocialPost) -> None:
@@ -60,4 +61,4 @@ def publish_now(post: SocialPost, now: datetime) -> None:
             "authorize it again first (newsroom social reactivate)"
         )
     post.status, post.scheduled_at = _QUEUED, now
-    post.error_kind = post.error = ""
+    post.error_kind, post.error, post.attempts = "", "", 0

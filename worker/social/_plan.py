@@ -3,19 +3,24 @@ account's next free time."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from functools import cache
 
+import jinja2
 from sqlalchemy.orm import Session
 
 from worker.settings import SocialAccountConfig, SocialConfig
-from worker.social._compose import Composer
-from worker.social._slots import next_free_time
+from worker.social._compose import Composer, Draft
+from worker.social._slots import NoFreeSlot, next_free_time
 from worker.store import Article, SocialAccount, SocialPost
 from worker.store import social as posts
 
-# Spacing and daily caps never look further back than this.
-LOOKBACK = timedelta(days=1)
+log = logging.getLogger(__name__)
+
+# Spacing and daily caps never look further back than this: a local day lasts up to 25
+# hours (the day clocks go back), and spacing is at most a day.
+LOOKBACK = timedelta(hours=25)
 
 
 @cache
@@ -28,6 +33,20 @@ def speaks(config: SocialAccountConfig, article: Article) -> bool:
     return not article.language or article.language[:2].lower() == config.language[:2]
 
 
+def draft_and_time(
+    session: Session,
+    composer: Composer,
+    account: SocialAccount,
+    config: SocialAccountConfig,
+    article: Article,
+    now: datetime,
+) -> tuple[Draft, datetime]:
+    """The account's post for the article and the time it would go out, saving nothing."""
+    draft = composer.compose(article, account.name, config)
+    at = next_free_time(config, posts.taken_times(session, account.id, now - LOOKBACK), now)
+    return draft, at
+
+
 def plan_posts(
     session: Session,
     social: SocialConfig,
@@ -38,7 +57,9 @@ def plan_posts(
     """Compose and time the article's posts; an account that already has one is left alone.
 
     The account rows are locked first, so two articles planned at once cannot both take
-    the same free slot (SQLite serializes writers anyway; PostgreSQL needs the lock).
+    the same free slot (SQLite serializes writers anyway; PostgreSQL needs the lock). An
+    account whose template or rules fail is skipped with its error recorded on it, so it
+    never holds back the other accounts.
     """
     composer = composer or default_composer()
     rows = posts.sync_accounts(session, social.accounts)
@@ -48,8 +69,12 @@ def plan_posts(
         account = rows[name]
         if not speaks(config, article) or posts.post_for(session, account.id, article.id):
             continue
-        draft = composer.compose(article, name, config)
-        at = next_free_time(config, posts.taken_times(session, account.id, now - LOOKBACK), now)
+        try:
+            draft, at = draft_and_time(session, composer, account, config, article, now)
+        except (NoFreeSlot, ValueError, jinja2.TemplateError) as exc:
+            log.error("account %s: no post for article %s: %s", name, article.id, exc)
+            account.last_error = f"{now:%Y-%m-%d %H:%M} UTC article {article.id}: {exc}"
+            continue
         planned.append(posts.add_post(session, account, article, draft.text, draft.link, at))
     return planned
 

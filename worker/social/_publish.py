@@ -6,7 +6,9 @@ the platform's answer, classified by the client: a rate limit waits for its rese
 expired token holds the account, a refusal fails the post, and an answer that never came
 leaves it unconfirmed, because the platform may have posted it and a second post is worse
 than a missing one. A worker that dies mid-call leaves the post publishing; the sweeper
-turns it unconfirmed once the claim is older than any call could take.
+turns it unconfirmed once the claim is older than ``publishing_stale_seconds``, which must
+exceed a publish's longest run (the clients' timeouts: about 35 s, 80 s for LinkedIn with
+a thumbnail). An answer arriving after that is still recorded, since it is the truth.
 """
 
 from __future__ import annotations
@@ -19,16 +21,18 @@ from datetime import datetime, timedelta
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.settings import Settings
+from worker.settings import Settings, SocialAccountConfig
+from worker.social._plan import LOOKBACK
 from worker.social._schedule import schedule, take_due
+from worker.social._slots import NoFreeSlot, next_free_time
 from worker.social.clients import (
     AuthExpired,
     NotSent,
     OutgoingPost,
+    Published,
     Publisher,
     PublishError,
     RateLimited,
-    Rejected,
     Unconfirmed,
     publisher_for,
 )
@@ -62,7 +66,7 @@ def publish_post(
         post = posts.claim(session, post_id, utcnow())
         if post is None:
             return None
-        account = post.account.name
+        claimed_at, account = post.claimed_at, post.account.name
         outgoing = OutgoingPost(
             post_id=post.id,
             account=account,
@@ -72,54 +76,85 @@ def publish_post(
             description=post.article.summary,
             image_url=post.article.image_url,
         )
-    log.info("post %s: publishing on %s", post_id, account)
-    outcome: PublishError | Exception | None = None
-    published = None
+    config = settings.file.social.accounts.get(account)
     try:
-        if account not in settings.file.social.accounts:
-            raise Rejected(f"account {account!r} is no longer in the configuration")
+        if config is None:
+            raise LookupError(f"account {account!r} is no longer in the configuration")
         publisher = publishers(settings, account)
-        try:
-            published = publisher.publish(outgoing)
-        finally:
-            publisher.close()
+    except Exception as exc:  # nothing was sent: a configuration problem, not worth retrying
+        log.exception("post %s: cannot publish on %s", post_id, account)
+        return _record(sessions, client, config, post_id, claimed_at, _Unpublishable(str(exc)))
+    log.info("post %s: publishing on %s", post_id, account)
+    outcome: Published | Exception
+    try:
+        outcome = publisher.publish(outgoing)
     except PublishError as exc:
         outcome = exc
     except Exception as exc:  # a bug or a time limit mid-call: the platform may have posted
         log.exception("post %s: unexpected error while publishing", post_id)
         outcome = exc
+    finally:
+        publisher.close()
+    return _record(sessions, client, config, post_id, claimed_at, outcome)
+
+
+class _Unpublishable(PublishError):
+    kind = "config"
+
+
+def _record(
+    sessions: sessionmaker[Session],
+    client: redis.Redis,
+    config: SocialAccountConfig | None,
+    post_id: int,
+    claimed_at: datetime | None,
+    outcome: Published | Exception,
+) -> SocialPostStatus | None:
+    """Write the outcome, unless the claim is no longer ours. A late answer after the
+    sweeper settled the claim as unconfirmed is still the truth, and is recorded."""
     with sessions.begin() as session:
-        post = posts.get_post(session, post_id)
-        assert post is not None
-        if published is not None:
+        post = posts.lock_post(session, post_id)
+        ours = (SocialPostStatus.PUBLISHING, SocialPostStatus.UNCONFIRMED)
+        if post is None or post.claimed_at != claimed_at or post.status not in ours:
+            log.error(
+                "post %s: the claim was taken over while publishing; outcome not recorded: %s",
+                post_id,
+                outcome,
+            )
+            return None
+        if isinstance(outcome, Published):
             post.status = SocialPostStatus.PUBLISHED
             post.published_at = utcnow()
-            post.platform_post_id = published.platform_post_id
-            post.permalink = published.permalink
+            post.platform_post_id = outcome.platform_post_id
+            post.permalink = outcome.permalink
             post.error_kind = post.error = ""
-            log.info("post %s: published as %s", post_id, published.platform_post_id)
+            log.info("post %s: published as %s", post_id, outcome.platform_post_id)
         else:
-            assert outcome is not None
-            _record_failure(session, client, post, outcome)
+            _record_failure(session, client, config, post, outcome)
         return post.status
 
 
 def _record_failure(
-    session: Session, client: redis.Redis, post: SocialPost, error: Exception
+    session: Session,
+    client: redis.Redis,
+    config: SocialAccountConfig | None,
+    post: SocialPost,
+    error: Exception,
 ) -> None:
     now = utcnow()
     kind = getattr(error, "kind", "unconfirmed")
     message = str(error) if isinstance(error, PublishError) else f"{type(error).__name__}"
     post.error_kind, post.error = kind, message
     post.account.last_error = f"{now:%Y-%m-%d %H:%M} UTC post {post.id}: {kind}: {message}"
-    retry_at: datetime | None = None
+    if isinstance(error, NotSent):
+        post.attempts += 1
+    retry_after: datetime | None = None
     if isinstance(error, RateLimited):
-        retry_at = max(error.retry_at, now)
+        retry_after = max(error.retry_at, now)
     elif isinstance(error, NotSent) and post.attempts < MAX_ATTEMPTS:
-        retry_at = now + not_sent_backoff(post.attempts)
-    if retry_at is not None:
-        post.status, post.scheduled_at = SocialPostStatus.PLANNED, retry_at
-        on_commit(session, lambda: schedule(client, [(post.id, retry_at)]))
+        retry_after = now + not_sent_backoff(post.attempts)
+    if retry_after is not None and config is not None:
+        _retry(session, client, config, post, retry_after)
     elif isinstance(error, AuthExpired):
         # held, not failed: it goes out once the account is authorized again
         post.status = SocialPostStatus.PLANNED
@@ -129,6 +164,27 @@ def _record_failure(
     else:
         post.status = SocialPostStatus.FAILED
     log.warning("post %s: %s (%s): %s", post.id, post.status.value, kind, message)
+
+
+def _retry(
+    session: Session,
+    client: redis.Redis,
+    config: SocialAccountConfig,
+    post: SocialPost,
+    earliest: datetime,
+) -> None:
+    """Plan the post again, no earlier than ``earliest``, within the account's rules (a
+    retry never lands in a blackout, nor on top of the account's other posts)."""
+    post.scheduled_at = None  # its own old time does not count against it
+    session.flush()
+    taken = posts.taken_times(session, post.account_id, earliest - LOOKBACK)
+    try:
+        at = next_free_time(config, taken, earliest)
+    except NoFreeSlot as exc:
+        post.status, post.error = SocialPostStatus.FAILED, f"{post.error}; {exc}"
+        return
+    post.status, post.scheduled_at = SocialPostStatus.PLANNED, at
+    on_commit(session, lambda: schedule(client, [(post.id, at)]))
 
 
 def dispatch_due(
@@ -166,7 +222,7 @@ def sweep(
     report = SweepReport()
     with sessions.begin() as session:
         report.unconfirmed = posts.settle_lost_claims(session, now - stale, now)
-        report.republish = posts.stuck_queued(session, now - QUEUED_GRACE)
+        report.republish = posts.requeue_stuck(session, now - QUEUED_GRACE, now)
         planned = posts.planned_times(session)
     schedule(client, planned)
     report.scheduled = len(planned)

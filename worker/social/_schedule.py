@@ -42,8 +42,3 @@ def take_due(client: redis.Redis, now: datetime, limit: int = 100) -> list[int]:
     """Remove and return the ids of the posts due at ``now``, earliest first."""
     ids = client.eval(_TAKE_DUE, 1, DUE, now.timestamp(), limit)
     return [int(post_id) for post_id in ids]  # type: ignore[union-attr]
-
-
-def scheduled(client: redis.Redis) -> dict[int, float]:
-    """Every scheduled post id and its due time (Unix seconds), for status and tests."""
-    return {int(member): score for member, score in client.zrange(DUE, 0, -1, withscores=True)}

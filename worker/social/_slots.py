@@ -55,8 +55,8 @@ def _slot_times(config: SocialAccountConfig, now: datetime, tz: ZoneInfo) -> Ite
     day = now.astimezone(tz).date()
     while True:
         if day.weekday() in days:
-            for at in times:
-                slot = _local(day, at, tz)
+            # sorted as instants: on the night clocks go forward, 02:30 becomes 03:30
+            for slot in sorted(_local(day, at, tz) for at in times):
                 if slot >= now:
                     yield slot
         day += timedelta(days=1)

@@ -277,7 +277,8 @@ class SocialPostStatus(enum.StrEnum):
 
 
 class SocialPost(Base):
-    """One article on one account: the unique pair is what makes a second post impossible."""
+    """One article on one account: the unique pair means one row, and the claim (queued ->
+    publishing, see ``store.social.claim``) means one publish."""
 
     __tablename__ = "social_posts"
 
@@ -293,6 +294,7 @@ class SocialPost(Base):
     published_at: Mapped[datetime | None]
     # when a worker took it for publishing: a claim this old with no outcome was lost
     claimed_at: Mapped[datetime | None]
+    # tries whose request never reached the platform (safe to repeat, up to a limit)
     attempts: Mapped[int] = mapped_column(default=0)
     platform_post_id: Mapped[str] = mapped_column(String(200), default="")
     permalink: Mapped[str] = mapped_column(String(2048), default="")

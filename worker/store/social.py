@@ -1,5 +1,6 @@
-"""Queries on social accounts and posts. Every status change is a conditional update, so
-two workers (or a worker and an editor) racing on one post cannot both win."""
+"""Queries on social accounts and posts. A worker's status changes are conditional updates
+and an editor's changes hold the post's row lock, so two workers, or a worker and an
+editor, racing on one post cannot both win."""
 
 from __future__ import annotations
 
@@ -51,12 +52,14 @@ def lock_accounts(session: Session, account_ids: Sequence[int]) -> None:
     )
 
 
-def get_account(session: Session, name: str) -> SocialAccount | None:
-    return session.scalar(select(SocialAccount).where(SocialAccount.name == name))
-
-
 def get_post(session: Session, post_id: int) -> SocialPost | None:
     return session.get(SocialPost, post_id, options=[joinedload(SocialPost.account)])
+
+
+def lock_post(session: Session, post_id: int) -> SocialPost | None:
+    """The post, read fresh and locked until the transaction ends: a worker's claim waits
+    for the editor's change and then sees it (PostgreSQL; SQLite serializes writers)."""
+    return session.get(SocialPost, post_id, with_for_update=True, populate_existing=True)
 
 
 def post_for(session: Session, account_id: int, article_id: int) -> SocialPost | None:
@@ -116,12 +119,7 @@ def claim(session: Session, post_id: int, now: datetime) -> SocialPost | None:
     claimed = session.scalar(
         update(SocialPost)
         .where(SocialPost.id == post_id, SocialPost.status == SocialPostStatus.QUEUED)
-        .values(
-            status=SocialPostStatus.PUBLISHING,
-            claimed_at=now,
-            attempts=SocialPost.attempts + 1,
-            updated_at=now,
-        )
+        .values(status=SocialPostStatus.PUBLISHING, claimed_at=now, updated_at=now)
         .returning(SocialPost.id)
     )
     if claimed is None:
@@ -153,14 +151,18 @@ def settle_lost_claims(session: Session, claimed_before: datetime, now: datetime
     )
 
 
-def stuck_queued(session: Session, queued_before: datetime) -> list[int]:
-    """Posts queued this long ago and never claimed: their publish message may be lost."""
+def requeue_stuck(session: Session, queued_before: datetime, now: datetime) -> list[int]:
+    """Posts queued this long ago and never claimed, whose publish message may be lost:
+    stamped now, so the next sweep waits as long again before sending them once more."""
     return list(
         session.scalars(
-            select(SocialPost.id).where(
+            update(SocialPost)
+            .where(
                 SocialPost.status == SocialPostStatus.QUEUED,
                 SocialPost.updated_at < queued_before,
             )
+            .values(updated_at=now)
+            .returning(SocialPost.id)
         )
     )
 
@@ -187,6 +189,24 @@ def held_posts(session: Session, account_id: int) -> list[SocialPost]:
                 SocialPost.status == SocialPostStatus.PLANNED,
             )
             .order_by(SocialPost.scheduled_at, SocialPost.id)
+        )
+    )
+
+
+def posts_between(
+    session: Session, account: str, start: datetime, end: datetime
+) -> list[SocialPost]:
+    """The account's posts timed in [start, end) that are out or on their way."""
+    return list(
+        session.scalars(
+            select(SocialPost)
+            .join(SocialAccount)
+            .where(
+                SocialAccount.name == account,
+                SocialPost.status.in_(HOLDING_TIME),
+                SocialPost.scheduled_at >= start,
+                SocialPost.scheduled_at < end,
+            )
         )
     )
 

@@ -162,6 +162,8 @@ def test_a_failed_thumbnail_never_blocks_the_post(
     assert "thumbnail" not in body["content"]["article"]
     assert "post 42: LinkedIn thumbnail failed, posting without one" in caplog.text
     assert_no_secret(caplog.text)
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("worker"))
+    assert "cn=uploads" not in ours  # the signed upload URL's query stays out of our logs
 
 
 @pytest.mark.parametrize(

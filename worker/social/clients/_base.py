@@ -179,7 +179,3 @@ def retry_after(headers: Mapping[str, str], now: datetime) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return when.astimezone(UTC) if when.tzinfo else None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -17,8 +17,8 @@ from worker.social.clients._base import (
     Published,
     account_config,
     check_account,
-    utcnow,
 )
+from worker.store import utcnow
 
 log = logging.getLogger(__name__)
 

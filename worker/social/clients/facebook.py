@@ -32,8 +32,8 @@ from worker.social.clients._base import (
     httpx_client,
     json_body,
     transport_error,
-    utcnow,
 )
+from worker.store import utcnow
 
 # Throttling: 4 app, 17 user, 32 Page, 613 custom limit, 341 app limit reached, 80001 too
 # many calls to this Page account (Pages use Business Use Case limits with a Page token).

@@ -35,8 +35,8 @@ from worker.social.clients._base import (
     json_body,
     retry_after,
     transport_error,
-    utcnow,
 )
+from worker.store import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,7 @@ class LinkedInPublisher:
             log.warning(
                 "post %s: LinkedIn thumbnail failed, posting without one: %s",
                 post.post_id,
-                self.redact(f"{type(exc).__name__}: {exc}"),
+                self.redact(_thumbnail_failure(exc)),
             )
             return None
         return urn
@@ -204,3 +204,13 @@ def _next_midnight(now: datetime) -> datetime:
     """LinkedIn's daily limits reset at midnight UTC
     (learn.microsoft.com/linkedin/shared/api-guide/concepts/rate-limits)."""
     return (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _thumbnail_failure(exc: Exception) -> str:
+    """What went wrong, without the URL's query: LinkedIn's upload URLs are signed."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        url = exc.request.url.copy_with(query=None)
+        return f"{exc.response.status_code} from {url}"
+    if isinstance(exc, httpx.HTTPError):
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"

@@ -34,8 +34,8 @@ from worker.social.clients._base import (
     Unconfirmed,
     account_config,
     check_account,
-    utcnow,
 )
+from worker.store import utcnow
 
 TWEEPY_HOST = "https://api.twitter.com"  # hardcoded in tweepy.Client.request
 # Most X limits are counted over 15-minute windows (docs.x.com/fundamentals/rate-limits):
