@@ -7,6 +7,7 @@ PostgreSQL, so no code path ever compares a naive datetime with an aware one.
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -121,15 +122,78 @@ class Newsletter(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def address_hash(email: str) -> str:
+    """SHA-256 of a normalized address: what the suppression list keeps, so an erased
+    person's address is never stored again yet can still be recognized and refused."""
+    return hashlib.sha256(email.encode("utf-8")).hexdigest()
+
+
 class Subscriber(Base):
     __tablename__ = "subscribers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored normalized (lower-cased domain and local part) so uniqueness is case-insensitive.
     email: Mapped[str] = mapped_column(String(320), unique=True)
+    # address_hash(email), indexed: the suppression list is matched on it. Filled in from
+    # the email on every insert, ORM or Core (a bulk import), unless given.
+    email_hash: Mapped[str] = mapped_column(
+        String(64),
+        index=True,
+        default=lambda context: address_hash(context.get_current_parameters()["email"]),
+    )
     name: Mapped[str] = mapped_column(String(300), default="")
     language: Mapped[str] = mapped_column(String(35), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentSource(enum.StrEnum):
+    FORM = "form"
+    IMPORT = "import"
+    API = "api"
+
+
+class Consent(Base):
+    """The record of one opt-in: when, how, from where, and to which wording."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(
+        ForeignKey("subscribers.id", ondelete="CASCADE"), index=True
+    )
+    newsletter_id: Mapped[int] = mapped_column(ForeignKey("newsletters.id", ondelete="CASCADE"))
+    source: Mapped[ConsentSource] = mapped_column(_enum(ConsentSource))
+    # free text naming the source more precisely ("import: crm-2026-11.csv", "form: /fr")
+    detail: Mapped[str] = mapped_column(String(300), default="")
+    ip: Mapped[str | None] = mapped_column(String(45))
+    text_version: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]
+
+
+class SuppressionReason(enum.StrEnum):
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+    COMPLAINED = "complained"
+    ERASED = "erased"
+
+
+class Suppression(Base):
+    """An address that must not be mailed (for one newsletter, or any when newsletter_id is
+    NULL), kept as a hash: every send checks it, test sends included, and imports never
+    bring the address back."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64))
+    newsletter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("newsletters.id", ondelete="CASCADE")
+    )
+    reason: Mapped[SuppressionReason] = mapped_column(_enum(SuppressionReason))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_suppressions_email_hash", "email_hash", "newsletter_id"),)
 
 
 class SubscriptionStatus(enum.StrEnum):
