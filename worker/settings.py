@@ -313,6 +313,8 @@ class Settings:
     social_secrets: dict[str, dict[str, str]] = field(default_factory=dict)
     # platform -> API base URL, without a trailing slash
     api_urls: dict[str, str] = field(default_factory=dict)
+    # shared with the CMS: signs the article webhook (none: the webhook refuses everything)
+    webhook_secret: str | None = None
     dkim_private_key: bytes | None = None
 
     @property
@@ -336,6 +338,7 @@ class Settings:
             "EMAIL_OUTBOX_DIR": str(self.outbox_dir),
             "PUBLIC_BASE_URL": self.public_base_url,
             "SECRET_KEY": "********",
+            "WEBHOOK_SECRET": "********" if self.webhook_secret else None,
             "DKIM_PRIVATE_KEY": "********" if self.dkim_private_key else None,
             "social_secrets": {
                 account: dict.fromkeys(values, "********")
@@ -440,6 +443,7 @@ def load_settings(
         file=file_config,
         social_secrets=social_secrets,
         api_urls=api_urls,
+        webhook_secret=env.get("WEBHOOK_SECRET") or None,
         dkim_private_key=dkim_key,
     )
 

@@ -21,6 +21,7 @@ cli.add_typer(system.redis_cli, name="redis")
 cli.command()(system.worker)
 cli.command()(system.beat)
 cli.command()(system.demo)
+cli.command()(system.web)
 
 __all__ = ["cli", "main"]
 

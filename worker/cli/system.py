@@ -89,3 +89,16 @@ def demo(
     report = demo_job.run(settings, samples, console=console)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def web(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+) -> None:
+    """Start the web app (uvicorn): the CMS webhook, the readers' pages, /health, /docs."""
+    # imported here: every other command would pay for loading the web stack
+    import uvicorn
+
+    from worker.web import create_app
+
+    uvicorn.run(create_app(prepared()), host=host, port=port, proxy_headers=True)

@@ -72,7 +72,13 @@ class DigestMessage:
         self._html = _Part(self.boundary, "text/html", rendered.html, escape=html.escape)
 
     def for_recipient(
-        self, *, email: str, name: str, unsubscribe_url: str, unsubscribe_mailto: str
+        self,
+        *,
+        email: str,
+        name: str,
+        unsubscribe_url: str,
+        unsubscribe_mailto: str,
+        view_url: str = "",
     ) -> Outgoing:
         name = one_line(name)  # a name is one line, in the body as in the To header
         values = {
@@ -80,6 +86,7 @@ class DigestMessage:
             "name": name,
             "email": email,
             "unsubscribe_url": unsubscribe_url,
+            "view_url": view_url,
         }
         message_id = f"<{uuid.uuid4().hex}@{self.domain}>"
         recipient = _ascii_address(email)
@@ -113,6 +120,7 @@ def build_message(
     unsubscribe_mailto: str,
     list_id: str,
     language: str = "en",
+    view_url: str = "",
 ) -> Outgoing:
     """One message on its own; batches reuse one DigestMessage instead."""
     layout = DigestMessage(
@@ -123,6 +131,7 @@ def build_message(
         name=recipient_name,
         unsubscribe_url=unsubscribe_url,
         unsubscribe_mailto=unsubscribe_mailto,
+        view_url=view_url,
     )
 
 

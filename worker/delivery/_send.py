@@ -41,7 +41,7 @@ from worker.delivery._backends import (
 from worker.delivery._dkim import DkimSigner
 from worker.delivery._journal import Journal, RunRevoked
 from worker.delivery._message import DigestMessage, Outgoing, sign
-from worker.digests import Edition, RenderedDigest
+from worker.digests import Edition, RenderedDigest, view_token, view_url
 from worker.settings import Settings
 from worker.store import (
     DeliveryStatus,
@@ -133,7 +133,7 @@ def send_batch(
                 # The attempt is journaled while the message is built; the reply is read
                 # (and the halt flag checked) before anything is sent.
                 journal.begin_step(result=last, attempt=delivery_id)
-                message = _compose(settings, layout, signer, newsletter.id, subscriber)
+                message = _compose(settings, layout, signer, newsletter.id, digest_id, subscriber)
                 if journal.end_step() or ledger.halted:
                     outcome.halted = True
                     break
@@ -185,6 +185,7 @@ def _compose(
     layout: DigestMessage,
     signer: DkimSigner | None,
     newsletter_id: int,
+    digest_id: int,
     subscriber: Subscriber,
 ) -> Outgoing | str:
     """The message for one subscriber, or why there can be none."""
@@ -194,7 +195,9 @@ def _compose(
             layout,
             email=subscriber.email,
             name=subscriber.name,
-            token=unsubscribe_token(settings.secret_key, subscriber.id, newsletter_id),
+            subscriber_id=subscriber.id,
+            newsletter_id=newsletter_id,
+            digest_id=digest_id,
             signer=signer,
         )
     except UnicodeError:
@@ -250,16 +253,22 @@ def address(
     *,
     email: str,
     name: str,
-    token: str,
+    subscriber_id: int,
+    newsletter_id: int,
+    digest_id: int,
     signer: DkimSigner | None,
 ) -> Outgoing:
-    """The digest for one recipient, with its own unsubscribe links, signed if DKIM is on."""
+    """The digest for one recipient, with its own unsubscribe and view-in-browser links,
+    signed if DKIM is on."""
+    token = unsubscribe_token(settings.secret_key, subscriber_id, newsletter_id)
+    view = view_token(settings.secret_key, subscriber_id, digest_id)
     return sign(
         message.for_recipient(
             email=email,
             name=name,
             unsubscribe_url=f"{settings.public_base_url}/unsubscribe/{token}",
             unsubscribe_mailto=f"mailto:unsubscribe@{message.domain}?subject={token}",
+            view_url=view_url(settings.public_base_url, view),
         ),
         signer,
     )
@@ -285,7 +294,9 @@ def send_test(settings: Settings, backend: EmailBackend, edition: Edition, *, to
         digest_message(settings, edition.newsletter, rendered),
         email=to,
         name="",
-        token=unsubscribe_token(settings.secret_key, 0, edition.newsletter.id),
+        subscriber_id=0,
+        newsletter_id=edition.newsletter.id,
+        digest_id=0,
         signer=signer_for(settings),
     )
     with backend:

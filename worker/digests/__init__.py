@@ -8,14 +8,17 @@ from worker.digests._editions import (
     compose_edition,
     prepare_digest,
 )
+from worker.digests._links import read_view_token, view_token, view_url
 from worker.digests._progress import Progress, progress
 from worker.digests._render import (
     PERSONAL_FIELDS,
     PERSONAL_MARKER,
     DigestArticle,
     RenderedDigest,
+    fill_personal,
     greeting,
     render_digest,
+    translations,
 )
 from worker.digests._schedule import latest_slot, next_slot, queue_scheduled
 
@@ -30,11 +33,16 @@ __all__ = [
     "Progress",
     "RenderedDigest",
     "compose_edition",
+    "fill_personal",
     "greeting",
     "latest_slot",
     "next_slot",
     "prepare_digest",
     "progress",
     "queue_scheduled",
+    "read_view_token",
     "render_digest",
+    "translations",
+    "view_token",
+    "view_url",
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -25,7 +26,7 @@ from worker.articles import with_utm
 from worker.settings import EMAIL_TEMPLATES_DIR
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-PERSONAL_FIELDS = ("greeting", "name", "email", "unsubscribe_url")
+PERSONAL_FIELDS = ("greeting", "name", "email", "unsubscribe_url", "view_url")
 PERSONAL_MARKER = re.compile(r"\[\[(" + "|".join(PERSONAL_FIELDS) + r")\]\]")
 
 
@@ -94,13 +95,19 @@ def render_digest(
     return RenderedDigest(subject=" ".join(subject.split()), html=inlined, text=text.strip() + "\n")
 
 
+def fill_personal(content: str, values: dict[str, str], escape: Callable[[str], str]) -> str:
+    """A rendered part with one reader's values in place of its markers (the web version;
+    messages fill their quoted-printable parts the same way, see delivery._message)."""
+    return PERSONAL_MARKER.sub(lambda marker: escape(values[marker.group(1)]), content)
+
+
 def greeting(language: str, name: str) -> str:
     """The per-subscriber salutation ("Bonjour Camille," or "Bonjour,"), from the catalog of
     the newsletter's language; filled in per recipient like the other markers."""
-    translations = _translations(language)
+    catalog = translations(language)
     if name:
-        return translations.gettext("Hello %(name)s,") % {"name": name}
-    return translations.gettext("Hello,")
+        return catalog.gettext("Hello %(name)s,") % {"name": name}
+    return catalog.gettext("Hello,")
 
 
 @cache
@@ -114,12 +121,12 @@ def _environment(templates_dir: Path, language: str) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(_translations(language), newstyle=True)  # type: ignore[attr-defined]
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     return env
 
 
 @cache
-def _translations(language: str) -> NullTranslations:
+def translations(language: str) -> NullTranslations:
     """Babel catalogs compiled in memory from the .po files, so no build step is needed."""
     po_file = LOCALE_DIR / language.split("_")[0] / "LC_MESSAGES" / "messages.po"
     if not po_file.exists():
