@@ -5,13 +5,17 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import free_port
+from worker.editors import hash_password, new_api_token
 from worker.settings import Settings
+from worker.store import editors
 from worker.web import create_app
 
 
@@ -33,3 +37,28 @@ def web(settings: Settings) -> Iterator[httpx.Client]:
         yield client
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@dataclass(frozen=True)
+class EditorLogin:
+    email: str
+    password: str
+    token: str
+
+
+@pytest.fixture
+def editor(sessions: sessionmaker[Session]) -> EditorLogin:
+    """An editor with a password and an API token, as `newsroom editors` makes them."""
+    login = EditorLogin("claire@lequotidien.example", "correct horse battery", "")
+    token, token_hash = new_api_token()
+    with sessions.begin() as session:
+        row = editors.add(session, login.email, "Claire", hash_password(login.password))
+        editors.add_token(session, row, "scripts", token_hash)
+    return EditorLogin(login.email, login.password, token)
+
+
+@pytest.fixture
+def api(web: httpx.Client, editor: EditorLogin) -> httpx.Client:
+    """The web client, authenticated with the editor's API token."""
+    web.headers["Authorization"] = f"Bearer {editor.token}"
+    return web

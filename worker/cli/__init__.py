@@ -8,7 +8,7 @@ import os
 
 import typer
 
-from worker.cli import articles, digests, newsletters, social, system
+from worker.cli import articles, digests, editors, newsletters, social, system
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 cli.add_typer(system.config_cli, name="config")
@@ -17,6 +17,7 @@ cli.add_typer(articles.cli, name="articles")
 cli.add_typer(newsletters.cli, name="newsletters")
 cli.add_typer(digests.cli, name="digest")
 cli.add_typer(social.cli, name="social")
+cli.add_typer(editors.cli, name="editors")
 cli.add_typer(system.redis_cli, name="redis")
 cli.command()(system.worker)
 cli.command()(system.beat)

@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from worker.cli._common import console, database_ready
-from worker.digests import next_slot
-from worker.store import SubscriptionStatus, newsletters, session_factory, subscribers, utcnow
+from worker.digests import newsletters_overview
+from worker.store import session_factory, utcnow
 
 cli = typer.Typer(help="The newsletters defined in config/.", no_args_is_help=True)
 
@@ -20,25 +20,8 @@ cli = typer.Typer(help="The newsletters defined in config/.", no_args_is_help=Tr
 def list_(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Each newsletter's name, language, schedule and subscriber counts."""
     settings = database_ready()
-    now = utcnow()
-    rows = []
     with session_factory(settings.database_url).begin() as session:
-        counts = subscribers.counts_by_status(session)
-        for slug, config in settings.file.newsletters.items():
-            newsletter = newsletters.get_by_slug(session, slug)
-            assert newsletter is not None  # synced by database_ready()
-            by_status = counts.get(newsletter.id, dict.fromkeys(SubscriptionStatus, 0))
-            schedule = config.schedule
-            rows.append(
-                {
-                    "name": slug,
-                    "title": config.title,
-                    "language": config.language,
-                    "schedule": f"{schedule.cron} ({schedule.timezone})" if schedule else None,
-                    "next_at": next_slot(schedule, now).isoformat() if schedule else None,
-                    "subscribers": {status.value: n for status, n in by_status.items()},
-                }
-            )
+        rows = newsletters_overview(session, settings, utcnow())
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
-from sqlalchemy.orm import Session
 
 from worker import social
 from worker.cli._common import console, database_ready, errors, fail, parse_time, prepared
 from worker.dispatch import PostNotFound, change_post, reactivate_account
 from worker.settings import Settings
-from worker.store import Article, SocialPost, SocialPostStatus, session_factory, utcnow
+from worker.store import Article, SocialPostStatus, session_factory, utcnow
 from worker.store import articles as article_store
 from worker.store import social as social_posts
 
@@ -40,15 +39,17 @@ def preview(
         for name, config in settings.file.social.accounts.items():
             post = existing.get(name)
             if post is not None:
-                rows.append(_post_row(settings, post))
+                rows.append(social.post_row(settings, post))
             elif social.speaks(config, found):
                 draft, at = social.draft_and_time(
                     session, social.default_composer(), accounts[name], config, found, now
                 )
                 rows.append(
-                    _row(settings, None, name, "not planned yet", draft.text, draft.link, at)
+                    social.draft_row(
+                        settings, None, name, "not planned yet", draft.text, draft.link, at
+                    )
                 )
-        _add_day_totals(settings, session, rows)
+        social.add_day_totals(settings, session, rows)
     _print_posts(rows, as_json)
 
 
@@ -79,8 +80,8 @@ def queue_(
     if account is not None and account not in settings.file.social.accounts:
         raise fail(f"unknown account {account!r} ({_known_accounts(settings)})", 2)
     with session_factory(settings.database_url).begin() as session:
-        rows = [_post_row(settings, post) for post in social_posts.upcoming(session, account)]
-        _add_day_totals(settings, session, rows)
+        rows = [social.post_row(settings, post) for post in social_posts.upcoming(session, account)]
+        social.add_day_totals(settings, session, rows)
     _print_posts(rows, as_json)
 
 
@@ -120,19 +121,7 @@ def accounts_(as_json: JsonOption = False) -> None:
     """Each account: platform, publisher, status, last error, token expiry, posts."""
     settings = database_ready()
     with session_factory(settings.database_url).begin() as session:
-        social_posts.sync_accounts(session, settings.file.social.accounts)
-        rows = [
-            {
-                "account": account.name,
-                "platform": account.platform,
-                "publisher": _publisher(settings, account.name),
-                "status": account.status.value,
-                "last_error": account.last_error,
-                "token_expires_at": _iso(account.token_expires_at),
-                "posts": {status.value: count for status, count in counts.items()},
-            }
-            for account, counts in social_posts.accounts(session)
-        ]
+        rows = social.account_rows(settings, session)
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
         return
@@ -199,76 +188,6 @@ def _article_or_exit(session: Any, reference: str) -> Article:
     return found
 
 
-def _post_row(settings: Settings, post: SocialPost) -> dict[str, Any]:
-    return _row(
-        settings,
-        post.id,
-        post.account.name,
-        post.status.value,
-        post.text,
-        post.link,
-        post.scheduled_at,
-        error=post.error,
-    )
-
-
-def _row(
-    settings: Settings,
-    post_id: int | None,
-    account: str,
-    status: str,
-    text: str,
-    link: str,
-    at: datetime | None,
-    error: str = "",
-) -> dict[str, Any]:
-    config = settings.file.social.accounts.get(account)
-    platform = config.platform if config else "?"
-    local = at.astimezone(social.account_timezone(config)) if at and config else at
-    row: dict[str, Any] = {
-        "id": post_id,
-        "platform": platform,
-        "account": account,
-        "status": status,
-        "scheduled_at": _iso(local),
-        "text": text,
-        "link": link,
-    }
-    if platform == "twitter":
-        row["weighted_length"] = social.x_weighted_length(text)
-        if config and config.prices:
-            row["cost"] = social.x_post_cost(config.prices, text, link)
-            row["currency"] = config.prices.currency
-    if error:
-        row["error"] = error
-    return row
-
-
-def _add_day_totals(settings: Settings, session: Session, rows: list[dict[str, Any]]) -> None:
-    """Each priced row gets ``day_total``: what its account's posts of that local day cost,
-    published ones included, plus the row itself when it is only a preview."""
-    totals: dict[tuple[str, str], float] = {}
-    for row in rows:
-        config = settings.file.social.accounts.get(row["account"])
-        if "cost" not in row or not row["scheduled_at"] or config is None or config.prices is None:
-            continue
-        day = row["scheduled_at"][:10]
-        key = (row["account"], day)
-        if key not in totals:
-            start = datetime.fromisoformat(day).replace(tzinfo=social.account_timezone(config))
-            totals[key] = sum(
-                social.x_post_cost(config.prices, post.text, post.link)
-                for post in social_posts.posts_between(
-                    session, row["account"], start, start + timedelta(days=1)
-                )
-            )
-        if row["id"] is None:
-            totals[key] += row["cost"]
-    for row in rows:
-        if (row["account"], (row["scheduled_at"] or "")[:10]) in totals:
-            row["day_total"] = round(totals[row["account"], row["scheduled_at"][:10]], 4)
-
-
 def _print_posts(rows: list[dict[str, Any]], as_json: bool) -> None:
     if as_json:
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
@@ -295,11 +214,6 @@ def _print_posts(rows: list[dict[str, Any]], as_json: bool) -> None:
         if row.get("error"):
             console.print(f"error: {row['error']}", style="red", highlight=False, markup=False)
         console.print()
-
-
-def _publisher(settings: Settings, account: str) -> str:
-    config = settings.file.social.accounts.get(account)
-    return config.publisher if config else "(no longer configured)"
 
 
 def _known_accounts(settings: Settings) -> str:

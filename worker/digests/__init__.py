@@ -9,6 +9,7 @@ from worker.digests._editions import (
     prepare_digest,
 )
 from worker.digests._links import read_view_token, view_token, view_url
+from worker.digests._overview import newsletters_overview
 from worker.digests._progress import Progress, progress
 from worker.digests._render import (
     PERSONAL_FIELDS,
@@ -36,6 +37,7 @@ __all__ = [
     "fill_personal",
     "greeting",
     "latest_slot",
+    "newsletters_overview",
     "next_slot",
     "prepare_digest",
     "progress",

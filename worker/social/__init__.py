@@ -31,6 +31,7 @@ from worker.social._plan import (
     speaks,
 )
 from worker.social._publish import SweepReport, dispatch_due, publish_post, sweep
+from worker.social._report import account_rows, add_day_totals, draft_row, post_row
 from worker.social._schedule import schedule, take_due, unschedule
 from worker.social._share import ShareLink, share_links
 from worker.social._slots import NoFreeSlot, account_timezone, next_free_time
@@ -45,15 +46,19 @@ __all__ = [
     "ShareLink",
     "SweepReport",
     "TextTooLong",
+    "account_rows",
     "account_timezone",
+    "add_day_totals",
     "cancel",
     "default_composer",
     "dispatch_due",
     "draft_and_time",
+    "draft_row",
     "edit",
     "edited_text",
     "next_free_time",
     "plan_posts",
+    "post_row",
     "publish_now",
     "publish_post",
     "replan_held",

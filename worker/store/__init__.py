@@ -3,11 +3,13 @@
 DAO functions take a session and never commit: the caller decides where a transaction ends.
 """
 
-from worker.store import articles, digests, newsletters, social, subscribers
+from worker.store import articles, digests, editors, newsletters, social, subscribers
 from worker.store._db import dispose_engines, get_engine, on_commit, session_factory, upgrade
 from worker.store._models import (
+    ApiToken,
     Article,
     ArticleEvent,
+    AuditEntry,
     Base,
     Consent,
     ConsentSource,
@@ -15,6 +17,7 @@ from worker.store._models import (
     DeliveryStatus,
     Digest,
     DigestStatus,
+    Editor,
     Newsletter,
     SocialAccount,
     SocialAccountStatus,
@@ -30,8 +33,10 @@ from worker.store._models import (
 )
 
 __all__ = [
+    "ApiToken",
     "Article",
     "ArticleEvent",
+    "AuditEntry",
     "Base",
     "Consent",
     "ConsentSource",
@@ -39,6 +44,7 @@ __all__ = [
     "DeliveryStatus",
     "Digest",
     "DigestStatus",
+    "Editor",
     "Newsletter",
     "SocialAccount",
     "SocialAccountStatus",
@@ -53,6 +59,7 @@ __all__ = [
     "articles",
     "digests",
     "dispose_engines",
+    "editors",
     "get_engine",
     "newsletters",
     "on_commit",

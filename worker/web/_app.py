@@ -10,10 +10,11 @@ from __future__ import annotations
 import html
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 
 import redis
 from fastapi import Depends, FastAPI, Header, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +26,9 @@ from worker.dispatch import announce_article
 from worker.settings import Settings
 from worker.store import Subscriber, digests, session_factory
 from worker.subscribers import InvalidToken, unsubscribe_token
+from worker.web._api import router as api_router
+from worker.web._auth import LoginRequired, RateLimited
+from worker.web._login import router as login_router
 from worker.web._webhook import WebhookRefused, verify
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -39,7 +43,26 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.sessions = session_factory(settings.database_url)
+    app.state.redis = current_redis
     app.state.pages = _pages()
+    app.include_router(api_router)
+    app.include_router(login_router)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _: LoginRequired) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse(
+                {"detail": "log in, or send an API token (Authorization: Bearer …)"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    @app.exception_handler(RateLimited)
+    async def rate_limited(_: Request, exc: RateLimited) -> Response:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
+        )
 
     @app.get("/health", tags=["operations"])
     def health(

@@ -1,0 +1,338 @@
+"""The editors' HTTP API: digests, social posts and accounts, behind a login session or an
+API token. Each route validates its input (a 422 names the field), calls the function the
+CLI calls, and records every change in the audit log with who made it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session, sessionmaker
+
+from worker import social
+from worker.delivery import DeliveryError, backend_for, send_test
+from worker.digests import (
+    DigestTooLarge,
+    Edition,
+    NothingToSend,
+    compose_edition,
+    newsletters_overview,
+    progress,
+)
+from worker.dispatch import (
+    DigestNotFound,
+    PostNotFound,
+    change_digest,
+    change_post,
+    queue_digest,
+)
+from worker.settings import Settings
+from worker.store import digests, editors, utcnow
+from worker.store import social as social_posts
+from worker.subscribers import InvalidAddress, normalize_address
+from worker.web._auth import Editor
+
+router = APIRouter(prefix="/api", tags=["editors"])
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _sessions(request: Request) -> sessionmaker[Session]:
+    return request.app.state.sessions
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
+
+
+def _audit(
+    sessions: sessionmaker[Session], editor: Editor, action: str, target: str, **detail: Any
+) -> None:
+    with sessions.begin() as session:
+        editors.record(session, editor.label, action, target, **detail)
+
+
+def _edition(session: Session, settings: Settings, slug: str) -> Edition:
+    return compose_edition(
+        session,
+        slug,
+        settings.file.newsletters[slug],
+        now=utcnow(),
+        timezone=settings.file.site.timezone,
+    )
+
+
+def _newsletter(settings: Settings, slug: str) -> str:
+    if slug not in settings.file.newsletters:
+        raise HTTPException(404, f"no newsletter {slug!r}")
+    return slug
+
+
+@router.get("/session")
+def session_info(editor: Editor) -> dict[str, str | None]:
+    """Who is asking, and (for a login session) the CSRF token its pages send back."""
+    return {"actor": editor.label, "csrf": editor.csrf}
+
+
+# --- newsletters and digests ----------------------------------------------------------
+
+
+@router.get("/newsletters")
+def list_newsletters(
+    editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> list[dict[str, Any]]:
+    """Each newsletter: name, title, language, schedule, next slot, subscriber counts."""
+    with sessions.begin() as session:
+        return newsletters_overview(session, settings, utcnow())
+
+
+class Preview(BaseModel):
+    newsletter: str
+    subject: str
+    html_bytes: int
+    too_large: bool
+    article_ids: list[int]
+    html: str
+
+
+@router.get("/newsletters/{slug}/preview")
+def preview_digest(
+    slug: str, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> Preview:
+    """The next edition, rendered from the current articles, without sending."""
+    _newsletter(settings, slug)
+    with sessions.begin() as session:
+        try:
+            edition = _edition(session, settings, slug)
+        except NothingToSend as exc:
+            raise HTTPException(409, str(exc)) from None
+    return Preview(
+        newsletter=slug,
+        subject=edition.rendered.subject,
+        html_bytes=edition.html_bytes,
+        too_large=edition.too_large,
+        article_ids=list(edition.article_ids),
+        html=edition.rendered.html,
+    )
+
+
+class TestSend(BaseModel):
+    to: Annotated[str, Field(max_length=320, description="Where the test copy goes.")]
+
+
+@router.post("/newsletters/{slug}/test", status_code=202)
+def test_digest(
+    slug: str, body: TestSend, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> dict[str, str]:
+    """Send one real copy of the next edition, subject marked [TEST]."""
+    _newsletter(settings, slug)
+    try:
+        address = normalize_address(body.to)
+    except InvalidAddress as exc:
+        raise HTTPException(422, f"to: {exc}") from None
+    with sessions.begin() as session:
+        try:
+            edition = _edition(session, settings, slug)
+        except NothingToSend as exc:
+            raise HTTPException(409, str(exc)) from None
+    try:
+        sent = send_test(settings, backend_for(settings), edition, to=address)
+    except DeliveryError as exc:
+        raise HTTPException(502, f"the mail server refused the test copy: {exc}") from None
+    _audit(sessions, editor, "digest.test", slug, to=address)
+    return {"message_id": sent.message_id}
+
+
+class QueueRequest(BaseModel):
+    at: datetime | None = Field(
+        None, description="When to send (ISO 8601 with offset); now if absent."
+    )
+    force: bool = Field(False, description="Queue even above Gmail's 102 KB clipping limit.")
+
+
+@router.post("/newsletters/{slug}/queue", status_code=201)
+def queue(
+    slug: str, body: QueueRequest, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> dict[str, int]:
+    """Render the next edition once and queue it for every confirmed subscriber."""
+    _newsletter(settings, slug)
+    if body.at is not None and body.at.tzinfo is None:
+        raise HTTPException(422, "at: give the time with its offset, e.g. 2026-11-26T07:00+01:00")
+    try:
+        digest_id, recipients = queue_digest(settings, slug, at=body.at, force=body.force)
+    except (NothingToSend, DigestTooLarge) as exc:
+        raise HTTPException(409, str(exc)) from None
+    _audit(sessions, editor, "digest.queue", f"digest {digest_id}", newsletter=slug)
+    return {"digest_id": digest_id, "recipients": recipients}
+
+
+@router.get("/digests")
+def list_digests(
+    editor: Editor, sessions: SessionsDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
+) -> list[dict[str, object]]:
+    """The latest digests, newest first, with their progress."""
+    now = utcnow()
+    with sessions.begin() as session:
+        return [progress(session, d, now=now).as_dict() for d in digests.latest(session, limit)]
+
+
+@router.get("/digests/{digest_id}")
+def digest_progress(digest_id: int, editor: Editor, sessions: SessionsDep) -> dict[str, object]:
+    """Sent, failed, bounced, pending, rate and ETA."""
+    with sessions.begin() as session:
+        digest = digests.get(session, digest_id)
+        if digest is None:
+            raise HTTPException(404, f"no digest {digest_id}")
+        return progress(session, digest, now=utcnow()).as_dict()
+
+
+@router.post("/digests/{digest_id}/{action}")
+def change(
+    digest_id: int,
+    action: Literal["pause", "resume", "cancel"],
+    editor: Editor,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+) -> dict[str, object]:
+    """Pause, resume or cancel a digest."""
+    try:
+        digest = change_digest(settings, digest_id, action)
+    except DigestNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except ValueError as exc:
+        raise HTTPException(409, str(exc)) from None
+    _audit(sessions, editor, f"digest.{action}", f"digest {digest_id}")
+    return {"id": digest_id, "status": digest.status.value}
+
+
+# --- social posts ------------------------------------------------------------------------
+
+
+@router.get("/social/posts")
+def list_posts(
+    editor: Editor,
+    settings: SettingsDep,
+    sessions: SessionsDep,
+    account: str | None = None,
+) -> list[dict[str, Any]]:
+    """Upcoming posts (planned, queued, publishing) with their times and X costs."""
+    with sessions.begin() as session:
+        rows = [social.post_row(settings, p) for p in social_posts.upcoming(session, account)]
+        social.add_day_totals(settings, session, rows)
+    return rows
+
+
+@router.get("/social/posts/{post_id}")
+def get_post(
+    post_id: int, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> dict[str, Any]:
+    with sessions.begin() as session:
+        post = social_posts.get_post(session, post_id)
+        if post is None:
+            raise HTTPException(404, f"no post {post_id}")
+        return social.post_row(settings, post)
+
+
+class PostEdit(BaseModel):
+    text: Annotated[str, Field(min_length=1, max_length=70_000)]
+
+
+class PostReschedule(BaseModel):
+    at: datetime
+
+
+def _change_post(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    editor: Editor,
+    post_id: int,
+    action: str,
+    **changes: Any,
+) -> dict[str, Any]:
+    try:
+        post = change_post(settings, post_id, action, **changes)
+    except PostNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except social.TextTooLong as exc:
+        raise HTTPException(422, f"text: {exc}") from None
+    except social.PostChangeRefused as exc:
+        raise HTTPException(409, str(exc)) from None
+    detail = {key: str(value) for key, value in changes.items()}
+    _audit(sessions, editor, f"post.{action}", f"post {post_id}", **detail)
+    with sessions.begin() as session:
+        fresh = social_posts.get_post(session, post.id)
+        assert fresh is not None
+        return social.post_row(settings, fresh)
+
+
+@router.patch("/social/posts/{post_id}")
+def edit_post(
+    post_id: int, body: PostEdit, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> dict[str, Any]:
+    """Replace a post's text (checked against the platform's limit, never shortened)."""
+    return _change_post(settings, sessions, editor, post_id, "edit", text=body.text)
+
+
+@router.post("/social/posts/{post_id}/reschedule")
+def reschedule_post(
+    post_id: int, body: PostReschedule, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> dict[str, Any]:
+    if body.at.tzinfo is None:
+        raise HTTPException(422, "at: give the time with its offset, e.g. 2026-11-26T08:00+01:00")
+    return _change_post(settings, sessions, editor, post_id, "reschedule", at=body.at)
+
+
+@router.post("/social/posts/{post_id}/cancel")
+def cancel_post(
+    post_id: int, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> dict[str, Any]:
+    return _change_post(settings, sessions, editor, post_id, "cancel")
+
+
+@router.post("/social/posts/{post_id}/publish-now")
+def publish_post_now(
+    post_id: int, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> dict[str, Any]:
+    return _change_post(settings, sessions, editor, post_id, "publish-now")
+
+
+class CountRequest(BaseModel):
+    platform: Literal["twitter", "facebook", "linkedin"]
+    text: Annotated[str, Field(max_length=70_000)]
+
+
+@router.post("/social/count")
+def count(body: CountRequest, editor: Editor) -> dict[str, Any]:
+    """The length of a text as its platform counts it (X: weighted; LinkedIn: escaped), for
+    the live counter of the post editor."""
+    try:
+        ready, weighted = social.edited_text(body.platform, body.text)
+        length = weighted if weighted is not None else len(ready.encode("utf-16-le")) // 2
+    except social.TextTooLong as exc:
+        length = exc.length
+    except ValueError:  # empty
+        length = 0
+    limit = social.LIMITS[body.platform]
+    return {"platform": body.platform, "length": length, "limit": limit, "fits": length <= limit}
+
+
+@router.get("/social/accounts")
+def list_accounts(
+    editor: Editor, settings: SettingsDep, sessions: SessionsDep
+) -> list[dict[str, Any]]:
+    """Each account: platform, status, last error, token expiry, posts per status."""
+    with sessions.begin() as session:
+        return social.account_rows(settings, session)
+
+
+@router.get("/audit")
+def audit_log(
+    editor: Editor, sessions: SessionsDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> list[dict[str, Any]]:
+    """The latest changes: who, what, when."""
+    with sessions.begin() as session:
+        return [entry.as_dict() for entry in editors.audit_log(session, limit)]
