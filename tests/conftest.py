@@ -6,6 +6,7 @@ and fails them under CI=true, so CI never passes by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -37,6 +38,7 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+TEST_AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
 def unavailable(reason: str) -> None:
@@ -114,6 +116,42 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         unavailable(f"Redis at {TEST_REDIS_URL}: {exc}")
     return TEST_REDIS_URL
+
+
+@pytest.fixture
+def broker_url(request: pytest.FixtureRequest, redis_url: str) -> str:
+    """The Celery broker: Redis (REDIS_URL) unless a module parametrizes it to "amqp",
+    RabbitMQ, whose newsroom queues are emptied first so no earlier test's task arrives."""
+    if getattr(request, "param", "redis") == "redis":
+        return redis_url
+    from amqp.exceptions import NotFound
+    from kombu import Connection
+
+    try:
+        with Connection(TEST_AMQP_URL, connect_timeout=3) as connection:
+            for queue in ("newsroom", "social"):
+                with connection.channel() as channel, contextlib.suppress(NotFound):
+                    channel.queue_purge(queue)  # NotFound: never declared, nothing to purge
+    except OSError as exc:
+        unavailable(f"RabbitMQ at {TEST_AMQP_URL}: {exc}")
+    return TEST_AMQP_URL
+
+
+# Celery with both brokers, for the end-to-end modules: pytestmark = BOTH_BROKERS
+BOTH_BROKERS = pytest.mark.parametrize("broker_url", ["redis", "amqp"], indirect=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """RabbitMQ runs on SQLite only: the broker and the database are independent, and the
+    end-to-end tests are the slow ones."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        both = params.get("broker_url") == "amqp" and params.get("database_url") == "postgresql"
+        (drop if both else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 # --- SMTP ------------------------------------------------------------------------------
@@ -210,6 +248,7 @@ def settings_env(
     tmp_path: Path,
     database_url: str,
     redis_url: str,
+    broker_url: str,
     smtp_server: SmtpSink,
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
@@ -228,6 +267,7 @@ def settings_env(
         tmp_path,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
+        CELERY_BROKER_URL=broker_url,
         EMAIL_BACKEND="smtp",
         SMTP_URL=smtp_server.url,
         NEWSROOM_CONFIG=str(config),

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import SmtpSink, WorkerProcess, start_worker, wait_until
+from tests.conftest import BOTH_BROKERS, SmtpSink, WorkerProcess, start_worker, wait_until
 from tests.db import create_article, create_subscriber
 from worker.dispatch import change_digest, queue_digest
 from worker.settings import Settings
 from worker.store import DeliveryStatus, DigestStatus, digests, newsletters, utcnow
+
+pytestmark = BOTH_BROKERS  # every test here runs on Redis and on RabbitMQ
 
 FAST_RECOVERY = """
 [delivery]

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import start_worker, wait_until
+from tests.conftest import BOTH_BROKERS, start_worker, wait_until
 from tests.db import create_article
 from tests.social.conftest import LIVE_X, XEmulator
 from worker.dispatch import change_post, plan_social_posts
 from worker.settings import Settings
 from worker.store import SocialPostStatus, utcnow
 from worker.store import social as social_posts
+
+pytestmark = BOTH_BROKERS  # every test here runs on Redis and on RabbitMQ
 
 
 def plan(settings: Settings, sessions: sessionmaker[Session], numbers: range) -> list[int]:
