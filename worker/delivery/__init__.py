@@ -19,11 +19,13 @@ from worker.delivery._rate import RateLimiter, throttle
 from worker.delivery._recovery import settle_dead_runs
 from worker.delivery._send import (
     BatchOutcome,
+    SuppressedAddress,
     address,
     backend_for,
     digest_message,
     send_batch,
     send_test,
+    signer_for,
 )
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "RejectedMessageError",
     "RunRevoked",
     "SmtpBackend",
+    "SuppressedAddress",
     "TemporaryDeliveryError",
     "UncertainDeliveryError",
     "address",
@@ -52,6 +55,7 @@ __all__ = [
     "send_test",
     "settle_dead_runs",
     "sign",
+    "signer_for",
     "throttle",
     "unhalt",
 ]

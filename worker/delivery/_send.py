@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from worker.delivery._backends import (
     ConnectionFailedError,
     ConsoleBackend,
+    DeliveryError,
     EmailBackend,
     FileBackend,
     PermanentDeliveryError,
@@ -48,7 +49,9 @@ from worker.store import (
     DigestStatus,
     Newsletter,
     Subscriber,
+    address_hash,
     digests,
+    session_factory,
     subscribers,
 )
 from worker.subscribers import unsubscribe_token
@@ -285,9 +288,22 @@ def signer_for(settings: Settings) -> DkimSigner | None:
     return DkimSigner(dkim.selector, dkim.domain, settings.dkim_private_key)
 
 
+class SuppressedAddress(DeliveryError):
+    """The address left, bounced, complained or was erased: nothing is sent to it, not even
+    an editor's test copy."""
+
+
 def send_test(settings: Settings, backend: EmailBackend, edition: Edition, *, to: str) -> Outgoing:
     """One real copy for an editor, marked as a test, outside any ledger. Its unsubscribe
-    link is signed for no subscriber, so following it changes nothing."""
+    link is signed for no subscriber, so following it changes nothing. ``to`` is an
+    address as normalize_address() gives it; a suppressed one raises SuppressedAddress."""
+    with session_factory(settings.database_url).begin() as session:
+        reasons = subscribers.suppression_reasons(session, address_hash(to), edition.newsletter.id)
+    if reasons:
+        raise SuppressedAddress(
+            f"{to} is on the suppression list ({', '.join(sorted(reasons))}): "
+            "nothing is sent to it, test copies included"
+        )
     rendered = replace(edition.rendered, subject=f"[TEST] {edition.rendered.subject}")
     message = address(
         settings,

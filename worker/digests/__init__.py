@@ -19,6 +19,7 @@ from worker.digests._render import (
     fill_personal,
     greeting,
     render_digest,
+    render_email,
     translations,
 )
 from worker.digests._schedule import latest_slot, next_slot, queue_scheduled
@@ -44,6 +45,7 @@ __all__ = [
     "queue_scheduled",
     "read_view_token",
     "render_digest",
+    "render_email",
     "translations",
     "view_token",
     "view_url",

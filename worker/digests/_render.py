@@ -65,10 +65,8 @@ def render_digest(
     articles: list[DigestArticle],
     templates_dir: Path = EMAIL_TEMPLATES_DIR,
 ) -> RenderedDigest:
-    env = _environment(templates_dir, language)
     campaign = f"{newsletter_slug}-{edition.isoformat()}"
     context = {
-        "language": language,
         "newsletter_title": newsletter_title,
         "edition_date": format_date(edition, format="full", locale=language),
         "articles": [
@@ -80,8 +78,21 @@ def render_digest(
             }
             for article in articles
         ],
-        "recipient": _Markers(),
     }
+    return render_email(template, language, context, templates_dir=templates_dir)
+
+
+def render_email(
+    template: str,
+    language: str,
+    context: dict[str, object],
+    *,
+    templates_dir: Path = EMAIL_TEMPLATES_DIR,
+) -> RenderedDigest:
+    """One email folder (subject.txt, body.txt, body.html) rendered once in ``language``, its
+    CSS inlined; ``recipient.*`` values stay markers that delivery fills per recipient."""
+    env = _environment(templates_dir, language)
+    context = {**context, "language": language, "recipient": _Markers()}
     subject = env.get_template(f"{template}/subject.txt").render(context)
     text = env.get_template(f"{template}/body.txt").render(context)
     raw_html = env.get_template(f"{template}/body.html").render(context)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    or_,
     select,
     text,
     update,
@@ -34,6 +35,7 @@ from worker.store._models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
+    Suppression,
     utcnow,
 )
 
@@ -97,17 +99,23 @@ def slot_taken(session: Session, newsletter_id: int, slot: datetime) -> bool:
 
 
 def add_deliveries(session: Session, digest: Digest) -> int:
-    """One pending ledger row per confirmed subscriber, inserted without leaving the database."""
-    confirmed = select(
-        literal(digest.id),
-        Subscription.subscriber_id,
-        literal(DeliveryStatus.PENDING.value),
-        literal(0),
-        literal(""),
-        literal(""),
-    ).where(
-        Subscription.newsletter_id == digest.newsletter_id,
-        Subscription.status == SubscriptionStatus.CONFIRMED,
+    """One pending ledger row per confirmed subscriber whose address is not suppressed,
+    inserted without leaving the database."""
+    confirmed = (
+        select(
+            literal(digest.id),
+            Subscription.subscriber_id,
+            literal(DeliveryStatus.PENDING.value),
+            literal(0),
+            literal(""),
+            literal(""),
+        )
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(
+            Subscription.newsletter_id == digest.newsletter_id,
+            Subscription.status == SubscriptionStatus.CONFIRMED,
+            ~_suppressed(digest.newsletter_id),
+        )
     )
     columns = ["digest_id", "subscriber_id", "status", "attempts", "error", "message_id"]
     session.execute(insert(Delivery).from_select(columns, confirmed))
@@ -122,7 +130,7 @@ def add_deliveries(session: Session, digest: Digest) -> int:
         # Fresh statistics for the tables every batch queries: planned on the sizes before
         # a bulk load (a fresh list import, this ledger), PostgreSQL's anti-joins scan the
         # whole list once per row instead of using the (subscriber, newsletter) index.
-        session.execute(text("ANALYZE subscriptions, deliveries"))
+        session.execute(text("ANALYZE subscribers, subscriptions, suppressions, deliveries"))
     return added
 
 
@@ -253,13 +261,30 @@ def skip_unsubscribed(
 
 def _still_confirmed(newsletter_id: int) -> Exists:
     """Correlated on each delivery row, answered by the (subscriber, newsletter) unique
-    index: a NOT IN over the newsletter's whole list would be rebuilt for every batch."""
+    index: a NOT IN over the newsletter's whole list would be rebuilt for every batch. An
+    address suppressed since the digest was queued (a bounce from another newsletter) is
+    no longer confirmed either."""
     return (
         select(Subscription.id)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
         .where(
             Subscription.subscriber_id == Delivery.subscriber_id,
             Subscription.newsletter_id == newsletter_id,
             Subscription.status == SubscriptionStatus.CONFIRMED,
+            ~_suppressed(newsletter_id),
+        )
+        .exists()
+    )
+
+
+def _suppressed(newsletter_id: int) -> Exists:
+    """Correlated on the subscriber's address hash, answered by the (email_hash,
+    newsletter_id) index: a row for this newsletter or for all of them."""
+    return (
+        select(Suppression.id)
+        .where(
+            Suppression.email_hash == Subscriber.email_hash,
+            or_(Suppression.newsletter_id.is_(None), Suppression.newsletter_id == newsletter_id),
         )
         .exists()
     )
