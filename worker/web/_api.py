@@ -4,10 +4,10 @@ CLI calls, and records every change in the audit log with who made it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -34,7 +34,32 @@ from worker.store import social as social_posts
 from worker.subscribers import InvalidAddress, normalize_address
 from worker.web._auth import Editor
 
-router = APIRouter(prefix="/api", tags=["editors"])
+
+class Problem(BaseModel):
+    """Why a request was refused: a sentence naming the field, or FastAPI's list of the
+    invalid fields when the request does not match this schema."""
+
+    detail: str | list[dict[str, Any]]
+
+
+_REFUSALS = {
+    400: "The body is not JSON.",
+    401: "Not logged in, or an invalid or revoked API token.",
+    403: "A mutation with a session cookie but without its CSRF token.",
+    404: "No such newsletter, digest or post.",
+    409: "Not possible in its current state (nothing new to send, already sent...).",
+    422: "Invalid input; the message names the field.",
+    502: "The mail server refused the test copy.",
+}
+
+
+def _refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": Problem, "description": _REFUSALS[code]} for code in codes}
+
+
+router = APIRouter(prefix="/api", tags=["editors"], responses=_refusals(400, 401, 403, 422))
+# PostgreSQL keys are 32-bit: a larger id names no row, and the driver would fail on it.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _settings(request: Request) -> Settings:
@@ -64,6 +89,19 @@ def _edition(session: Session, settings: Settings, slug: str) -> Edition:
         now=utcnow(),
         timezone=settings.file.site.timezone,
     )
+
+
+# The instants a schedule can name: beyond them, year 1 at +01:00 has no UTC equivalent and
+# a time late in year 9999 none in a zone east of UTC (an OverflowError, then a 500).
+_EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _check_instant(at: datetime, example: str) -> None:
+    """A 422 naming the field for a time without its offset, or out of range."""
+    if at.tzinfo is None:
+        raise HTTPException(422, f"at: give the time with its offset, e.g. {example}")
+    if not _EARLIEST <= at < _LATEST:
+        raise HTTPException(422, "at: out of range (years 2000 to 9998)")
 
 
 def _newsletter(settings: Settings, slug: str) -> str:
@@ -99,7 +137,7 @@ class Preview(BaseModel):
     html: str
 
 
-@router.get("/newsletters/{slug}/preview")
+@router.get("/newsletters/{slug}/preview", responses=_refusals(404, 409))
 def preview_digest(
     slug: str, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> Preview:
@@ -124,7 +162,7 @@ class TestSend(BaseModel):
     to: Annotated[str, Field(max_length=320, description="Where the test copy goes.")]
 
 
-@router.post("/newsletters/{slug}/test", status_code=202)
+@router.post("/newsletters/{slug}/test", status_code=202, responses=_refusals(404, 409, 502))
 def test_digest(
     slug: str, body: TestSend, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, str]:
@@ -154,14 +192,14 @@ class QueueRequest(BaseModel):
     force: bool = Field(False, description="Queue even above Gmail's 102 KB clipping limit.")
 
 
-@router.post("/newsletters/{slug}/queue", status_code=201)
+@router.post("/newsletters/{slug}/queue", status_code=201, responses=_refusals(404, 409))
 def queue(
     slug: str, body: QueueRequest, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, int]:
     """Render the next edition once and queue it for every confirmed subscriber."""
     _newsletter(settings, slug)
-    if body.at is not None and body.at.tzinfo is None:
-        raise HTTPException(422, "at: give the time with its offset, e.g. 2026-11-26T07:00+01:00")
+    if body.at is not None:
+        _check_instant(body.at, "2026-11-26T07:00+01:00")
     try:
         digest_id, recipients = queue_digest(settings, slug, at=body.at, force=body.force)
     except (NothingToSend, DigestTooLarge) as exc:
@@ -180,8 +218,8 @@ def list_digests(
         return [progress(session, d, now=now).as_dict() for d in digests.latest(session, limit)]
 
 
-@router.get("/digests/{digest_id}")
-def digest_progress(digest_id: int, editor: Editor, sessions: SessionsDep) -> dict[str, object]:
+@router.get("/digests/{digest_id}", responses=_refusals(404))
+def digest_progress(digest_id: RowId, editor: Editor, sessions: SessionsDep) -> dict[str, object]:
     """Sent, failed, bounced, pending, rate and ETA."""
     with sessions.begin() as session:
         digest = digests.get(session, digest_id)
@@ -190,9 +228,9 @@ def digest_progress(digest_id: int, editor: Editor, sessions: SessionsDep) -> di
         return progress(session, digest, now=utcnow()).as_dict()
 
 
-@router.post("/digests/{digest_id}/{action}")
+@router.post("/digests/{digest_id}/{action}", responses=_refusals(404, 409))
 def change(
-    digest_id: int,
+    digest_id: RowId,
     action: Literal["pause", "resume", "cancel"],
     editor: Editor,
     settings: SettingsDep,
@@ -217,7 +255,8 @@ def list_posts(
     editor: Editor,
     settings: SettingsDep,
     sessions: SessionsDep,
-    account: str | None = None,
+    # an account's name as configured; no control character (PostgreSQL refuses a NUL)
+    account: Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")] = None,
 ) -> list[dict[str, Any]]:
     """Upcoming posts (planned, queued, publishing) with their times and X costs."""
     with sessions.begin() as session:
@@ -226,9 +265,9 @@ def list_posts(
     return rows
 
 
-@router.get("/social/posts/{post_id}")
+@router.get("/social/posts/{post_id}", responses=_refusals(404))
 def get_post(
-    post_id: int, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     with sessions.begin() as session:
         post = social_posts.get_post(session, post_id)
@@ -257,10 +296,10 @@ def _change_post(
         post = change_post(settings, post_id, action, **changes)
     except PostNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except social.TextTooLong as exc:
-        raise HTTPException(422, f"text: {exc}") from None
     except social.PostChangeRefused as exc:
         raise HTTPException(409, str(exc)) from None
+    except ValueError as exc:  # TextTooLong, or a text that is empty once cleaned
+        raise HTTPException(422, f"text: {exc}") from None
     detail = {key: str(value) for key, value in changes.items()}
     _audit(sessions, editor, f"post.{action}", f"post {post_id}", **detail)
     with sessions.begin() as session:
@@ -269,33 +308,36 @@ def _change_post(
         return social.post_row(settings, fresh)
 
 
-@router.patch("/social/posts/{post_id}")
+@router.patch("/social/posts/{post_id}", responses=_refusals(404, 409))
 def edit_post(
-    post_id: int, body: PostEdit, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, body: PostEdit, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     """Replace a post's text (checked against the platform's limit, never shortened)."""
     return _change_post(settings, sessions, editor, post_id, "edit", text=body.text)
 
 
-@router.post("/social/posts/{post_id}/reschedule")
+@router.post("/social/posts/{post_id}/reschedule", responses=_refusals(404, 409))
 def reschedule_post(
-    post_id: int, body: PostReschedule, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId,
+    body: PostReschedule,
+    editor: Editor,
+    settings: SettingsDep,
+    sessions: SessionsDep,
 ) -> dict[str, Any]:
-    if body.at.tzinfo is None:
-        raise HTTPException(422, "at: give the time with its offset, e.g. 2026-11-26T08:00+01:00")
+    _check_instant(body.at, "2026-11-26T08:00+01:00")
     return _change_post(settings, sessions, editor, post_id, "reschedule", at=body.at)
 
 
-@router.post("/social/posts/{post_id}/cancel")
+@router.post("/social/posts/{post_id}/cancel", responses=_refusals(404, 409))
 def cancel_post(
-    post_id: int, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     return _change_post(settings, sessions, editor, post_id, "cancel")
 
 
-@router.post("/social/posts/{post_id}/publish-now")
+@router.post("/social/posts/{post_id}/publish-now", responses=_refusals(404, 409))
 def publish_post_now(
-    post_id: int, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     return _change_post(settings, sessions, editor, post_id, "publish-now")
 

@@ -9,26 +9,32 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 import redis
-from fastapi import Depends, FastAPI, Header, Request
+from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.articles import import_records, parse_json
 from worker.celery_app import connect, current_redis
 from worker.digests import fill_personal, greeting, read_view_token, translations, view_url
 from worker.dispatch import announce_article
+from worker.health import CheckName
+from worker.health import check as check_health
 from worker.settings import Settings
 from worker.store import Subscriber, digests, session_factory
 from worker.subscribers import InvalidToken, unsubscribe_token
 from worker.web._api import router as api_router
 from worker.web._auth import LoginRequired, RateLimited
 from worker.web._login import router as login_router
+from worker.web._metrics import metrics_router
+from worker.web._pages import STATIC_DIR
+from worker.web._pages import router as pages_router
+from worker.web._public import router as public_router
 from worker.web._webhook import WebhookRefused, verify
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -47,6 +53,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.pages = _pages()
     app.include_router(api_router)
     app.include_router(login_router)
+    app.include_router(public_router)
+    app.include_router(metrics_router(settings, app.state.sessions))
+    app.include_router(pages_router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, _: LoginRequired) -> Response:
@@ -66,14 +76,12 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/health", tags=["operations"])
     def health(
-        sessions: Annotated[sessionmaker[Session], Depends(_sessions)],
-        client: Annotated[redis.Redis, Depends(_redis)],
+        request: Request, only: Annotated[list[CheckName] | None, Query()] = None
     ) -> JSONResponse:
-        """The database and Redis answer; 503 when either does not."""
-        checks = {"database": _check(lambda: _ping_database(sessions))}
-        checks["redis"] = _check(client.ping)
-        healthy = all(value == "ok" for value in checks.values())
-        return JSONResponse({"healthy": healthy, **checks}, status_code=200 if healthy else 503)
+        """The report of `newsroom health`; 503 when anything is unhealthy. `?only=database&
+        only=redis` narrows it to what this process needs (the container's healthcheck)."""
+        report = check_health(request.app.state.settings, only=only or ())
+        return JSONResponse(report.as_json(), status_code=200 if report.healthy else 503)
 
     @app.post(
         "/api/articles",
@@ -204,16 +212,3 @@ def _sessions(request: Request) -> sessionmaker[Session]:
 
 def _redis(request: Request) -> redis.Redis:
     return current_redis()
-
-
-def _ping_database(sessions: sessionmaker[Session]) -> None:
-    with sessions() as session:
-        session.execute(text("SELECT 1"))
-
-
-def _check(probe: Any) -> str:
-    try:
-        probe()
-    except Exception as exc:  # a health check reports, it does not fail
-        return f"error: {type(exc).__name__}"
-    return "ok"
