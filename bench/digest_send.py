@@ -220,7 +220,11 @@ def peak_rss_mb(process: psutil.Process) -> dict[int, float]:
     return peaks
 
 
-def newsroom_end_to_end(args: argparse.Namespace, port: int, sink: Sink) -> tuple[float, list]:
+def newsroom_end_to_end(
+    args: argparse.Namespace, port: int, sink: Sink, workers: int = 2
+) -> tuple[float, list]:
+    """Seed a fresh database, start ``workers`` worker processes (one pool process each),
+    queue the digest and time it to the last message the sink accepted."""
     data_dir = Path(tempfile.mkdtemp(prefix="newsroom-bench-"))
     database_url = args.database_url or f"sqlite:///{data_dir / 'bench.db'}"
     env = {
@@ -242,7 +246,7 @@ def newsroom_end_to_end(args: argparse.Namespace, port: int, sink: Sink) -> tupl
     connect(settings)
 
     log = open(data_dir / "workers.log", "wb")  # noqa: SIM115 - closed below
-    workers = [
+    processes = [
         subprocess.Popen(
             [sys.executable, "-m", "worker", "worker", "--concurrency=1", "--loglevel=WARNING"],
             env=env,
@@ -250,9 +254,9 @@ def newsroom_end_to_end(args: argparse.Namespace, port: int, sink: Sink) -> tupl
             stderr=subprocess.STDOUT,
             cwd=ROOT,
         )
-        for _ in range(2)
+        for _ in range(workers)
     ]
-    time.sleep(4)  # both workers connected to the broker
+    time.sleep(2 + workers)  # every worker connected to the broker
     sink.reset()
     start = time.time()
     digest_id, recipients = queue_digest(settings, NEWSLETTER)
@@ -262,13 +266,13 @@ def newsroom_end_to_end(args: argparse.Namespace, port: int, sink: Sink) -> tupl
     while sink.received < recipients and time.time() < deadline:
         time.sleep(0.2)
     elapsed = sink.last.value - start
-    peaks = [peak_rss_mb(psutil.Process(w.pid)) for w in workers]
+    peaks = [peak_rss_mb(psutil.Process(w.pid)) for w in processes]
     with sessions.begin() as session:
         digest = digests.get(session, digest_id)
         status = digest.status if digest else None
-    for worker in workers:
+    for worker in processes:
         worker.terminate()
-    for worker in workers:
+    for worker in processes:
         worker.wait(30)
     log.close()
     if sink.received < recipients or status is not DigestStatus.SENT:

@@ -290,6 +290,7 @@ def settings(settings_env: dict[str, str]) -> Settings:
 class WorkerProcess:
     process: subprocess.Popen[bytes]
     log: Path
+    node: str = ""  # the worker's Celery node name (none for beat)
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no warm shutdown, no acknowledgement."""
@@ -306,6 +307,18 @@ class WorkerProcess:
                 self.process.wait()
 
 
+_started: list[WorkerProcess] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers() -> Iterator[None]:
+    """Stop every worker and beat a test started, even one that failed before stopping
+    them: a stray worker would take the next tests' tasks (with its own settings)."""
+    yield
+    while _started:
+        _started.pop().stop()
+
+
 def start_worker(
     env: dict[str, str], log: Path, *, concurrency: int = 2, command: str = "worker"
 ) -> WorkerProcess:
@@ -313,8 +326,12 @@ def start_worker(
     its own process group, so a test can kill it with its pool children."""
     handle = log.open("ab")
     args = [sys.executable, "-m", "worker", command]
+    node = ""
     if command == "worker":
-        args.append(f"--concurrency={concurrency}")
+        # a node name of its own: RabbitMQ keeps a killed worker's exclusive control queue
+        # a moment, and a successor of the same name could not start
+        node = f"test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
+        args += [f"--concurrency={concurrency}", f"--hostname={node}"]
     process = subprocess.Popen(
         args,
         env={**os.environ, **env, "LOG_LEVEL": "INFO"},
@@ -324,7 +341,8 @@ def start_worker(
         start_new_session=True,
     )
     ready = b"ready." if command == "worker" else b"beat: Starting..."
-    worker = WorkerProcess(process, log)
+    worker = WorkerProcess(process, log, node)
+    _started.append(worker)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -9,12 +9,22 @@ event), never through Celery.
 
 from __future__ import annotations
 
+import time
+from contextvars import Token
 from functools import cache
+from typing import Any
 
 import redis
-from celery import Celery
-from celery.signals import worker_process_init
+from celery import Celery, Task
+from celery.signals import (
+    after_task_publish,
+    beat_init,
+    task_postrun,
+    task_prerun,
+    worker_process_init,
+)
 
+from worker import logs
 from worker.embedded_redis import EmbeddedRedis
 from worker.settings import Settings
 from worker.store import dispose_engines
@@ -45,6 +55,9 @@ app.conf.update(
 )
 _redis_url: str | None = None
 
+# The time of beat's latest publish; `newsroom health` reports the lag from it.
+BEAT_HEARTBEAT_KEY = "newsroom:beat:last"
+
 
 def redis_url(settings: Settings) -> str:
     """REDIS_URL, or the embedded server of the data directory, started if needed."""
@@ -61,7 +74,10 @@ def connect(settings: Settings) -> str:
     global _redis_url
     _redis_url = redis_url(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
-    app.conf.broker_url = settings.broker_url or _redis_url
+    broker = settings.broker_url or _redis_url
+    if app.conf.broker_url != broker:
+        app.conf.broker_url = broker
+        _forget_broker_connections()
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
     every = settings.file.delivery.sweep_seconds
     social = settings.file.social
@@ -86,6 +102,16 @@ def connect(settings: Settings) -> str:
     return _redis_url
 
 
+def _forget_broker_connections() -> None:
+    """Publishing reuses pooled connections to the broker first used; a process that moves
+    to another broker (the tests run on Redis, then on RabbitMQ) must drop them, as Celery
+    itself does after a fork."""
+    app._pool = None  # kombu keeps one pool per broker URL: the next use finds the right one
+    amqp = app.__dict__.get("amqp")
+    if amqp is not None:
+        amqp._producer_pool = None
+
+
 def current_redis() -> redis.Redis:
     """The Redis of this process's connect() (schedule, rate limits, locks)."""
     if _redis_url is None:
@@ -93,11 +119,55 @@ def current_redis() -> redis.Redis:
     return _client(_redis_url)
 
 
+def redis_client(url: str, **options: Any) -> redis.Redis:
+    """A client of REDIS_URL or of the embedded server (kombu's redis+socket:// URL)."""
+    return redis.Redis.from_url(url.replace("redis+socket://", "unix://"), **options)
+
+
 @cache
 def _client(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url.replace("redis+socket://", "unix://"))
+    return redis_client(url)
 
 
 @worker_process_init.connect
 def _fresh_connections_after_fork(**_: object) -> None:
     dispose_engines()
+
+
+# Which argument of each task names what its log lines are about.
+_LOG_IDS = {
+    "worker.tasks.send_digest": "digest_id",
+    "worker.tasks.send_digest_batch": "digest_id",
+    "worker.tasks.publish_social_post": "post_id",
+    "worker.tasks.article_published": "event_id",
+}
+_log_tokens: dict[str, Token[dict[str, object]]] = {}
+
+
+@task_prerun.connect
+def _tag_log_lines(task_id: str, task: Task, args: tuple[object, ...], **_: object) -> None:
+    ids: dict[str, object] = {}
+    if task.name in _LOG_IDS and args:
+        ids[_LOG_IDS[task.name]] = args[0]
+    if task.name == "worker.tasks.send_digest_batch":
+        ids["batch_id"] = task_id[:8]
+    if ids:
+        _log_tokens[task_id] = logs.bind(**ids)
+
+
+@task_postrun.connect
+def _untag_log_lines(task_id: str, **_: object) -> None:
+    token = _log_tokens.pop(task_id, None)
+    if token is not None:
+        logs.unbind(token)
+
+
+@beat_init.connect
+def _record_beat_publishes(**_: object) -> None:
+    """Only beat's publishes count: a worker or the web app enqueuing says nothing of beat.
+    The dispatcher runs every few seconds, so a stale time means beat stopped ticking."""
+    after_task_publish.connect(_beat_published, weak=False)
+
+
+def _beat_published(**_: object) -> None:
+    current_redis().set(BEAT_HEARTBEAT_KEY, repr(time.time()))

@@ -28,6 +28,10 @@ from worker.store import (
 )
 from worker.store import social as social_posts
 
+# Confirmation emails per task: one SMTP connection each, few enough to finish well
+# inside a task's time limit at a modest provider rate.
+CONFIRMATION_BATCH = 500
+
 
 class DigestNotFound(LookupError):
     pass
@@ -170,3 +174,22 @@ def reactivate_account(
         replanned = social.replan_held(session, account, config, utcnow())
         _schedule_after_commit(session, replanned)
         return replanned
+
+
+def request_confirmation(
+    session: Session, subscriber_ids: list[int], newsletter_ids: list[int]
+) -> None:
+    """Send the double opt-in emails once the request (the subscription rows and their
+    consent) is committed, CONFIRMATION_BATCH addresses per task over one connection;
+    nothing is sent if it rolls back."""
+    ids = list(newsletter_ids)
+    batches = [
+        subscriber_ids[start : start + CONFIRMATION_BATCH]
+        for start in range(0, len(subscriber_ids), CONFIRMATION_BATCH)
+    ]
+
+    def publish() -> None:
+        for batch in batches:
+            app.send_task("worker.tasks.send_confirmations", args=[batch, ids])
+
+    on_commit(session, publish)

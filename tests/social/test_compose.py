@@ -13,7 +13,14 @@ from hypothesis import strategies as st
 from twitter_text import extract_urls_with_indices, parse_tweet
 
 from worker.settings import SocialAccountConfig
-from worker.social import LIMITS, Composer, TextTooLong, edited_text, x_weighted_length
+from worker.social import (
+    LIMITS,
+    Composer,
+    TextTooLong,
+    edited_text,
+    readable_text,
+    x_weighted_length,
+)
 from worker.social._compose import clean, hashtags_for, little_text, shorten
 from worker.store import Article
 
@@ -487,3 +494,19 @@ def test_every_post_is_within_its_platform_limit(title: str, summary: str, tags:
         assert 0 < length <= LIMITS[platform]
         if platform == "linkedin":
             unescape_little(draft.text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Budget (PLF) : #Politique et @ x_y",
+        "« Motion » [vote] {ce soir} <22 h> *urgent* ~ \\ | #Élection2027",
+        "Sans caractère réservé, avec ’ et emoji 🇫🇷",
+    ],
+)
+def test_an_editor_reads_back_what_they_typed(text: str) -> None:
+    """What the editor sees of a stored LinkedIn post is what edited_text escapes again."""
+    stored, _ = edited_text("linkedin", text)
+    assert readable_text("linkedin", stored) == text
+    assert edited_text("linkedin", readable_text("linkedin", stored))[0] == stored
+    assert readable_text("twitter", text) == text

@@ -3,12 +3,12 @@ same functions the workers call."""
 
 from __future__ import annotations
 
-import logging
 import os
 
 import typer
 
-from worker.cli import articles, digests, editors, newsletters, social, system
+from worker import logs
+from worker.cli import articles, digests, editors, newsletters, social, subscribers, system
 
 cli = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 cli.add_typer(system.config_cli, name="config")
@@ -17,19 +17,18 @@ cli.add_typer(articles.cli, name="articles")
 cli.add_typer(newsletters.cli, name="newsletters")
 cli.add_typer(digests.cli, name="digest")
 cli.add_typer(social.cli, name="social")
+cli.add_typer(subscribers.cli, name="subscribers")
 cli.add_typer(editors.cli, name="editors")
 cli.add_typer(system.redis_cli, name="redis")
 cli.command()(system.worker)
 cli.command()(system.beat)
 cli.command()(system.demo)
 cli.command()(system.web)
+cli.command()(system.health)
 
 __all__ = ["cli", "main"]
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "WARNING").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logs.configure(os.environ.get("LOG_LEVEL", "WARNING"), os.environ.get("LOG_FORMAT", "text"))
     cli()

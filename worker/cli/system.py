@@ -1,4 +1,4 @@
-"""newsroom config, db, redis, worker, beat and demo: running the service."""
+"""newsroom config, db, redis, worker, beat, web, health and demo: running the service."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from worker import demo as demo_job
+from worker import health as health_checks
 from worker.celery_app import app as celery_app
 from worker.cli._common import console, prepared, settings_or_exit
 from worker.embedded_redis import EmbeddedRedis
@@ -59,6 +61,9 @@ def worker(
     queues: Annotated[
         str, typer.Option(help="Queues to take work from: newsroom (email), social, or both.")
     ] = "newsroom,social",
+    hostname: Annotated[
+        str, typer.Option(help="Node name, unique per worker (several on one host: email@%h).")
+    ] = "celery@%h",
 ) -> None:
     """Start a Celery worker (JSON, acks_late, prefetch 1, time limits)."""
     prepared()
@@ -68,6 +73,7 @@ def worker(
             f"--loglevel={loglevel}",
             f"--concurrency={concurrency}",
             f"--queues={queues}",
+            f"--hostname={hostname}",
             "--without-gossip",
         ]
     )
@@ -102,3 +108,28 @@ def web(
     from worker.web import create_app
 
     uvicorn.run(create_app(prepared()), host=host, port=port, proxy_headers=True)
+
+
+def health(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    only: Annotated[
+        list[health_checks.CheckName] | None,
+        typer.Option(help="Run only this check (repeatable), e.g. for a container healthcheck."),
+    ] = None,
+    node: Annotated[
+        str | None,
+        typer.Option(help="The workers check asks only this node (celery@host) to answer."),
+    ] = None,
+) -> None:
+    """Database, Redis, broker, workers, queues, beat lag and social accounts, as GET /health
+    reports them; exit status 1 when anything is unhealthy."""
+    report = health_checks.check(settings_or_exit(), only=only or (), node=node)
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), indent=2, ensure_ascii=False))
+    else:
+        console.print(f"newsroom is {'healthy' if report.healthy else '[bold red]unhealthy[/]'}")
+        for name, outcome in report.checks.items():
+            mark = "[green]ok[/]  " if outcome.ok else "[bold red]FAIL[/]"
+            console.print(f"  {mark} {name:<16} {escape(outcome.detail)}", highlight=False)
+    if not report.healthy:
+        raise typer.Exit(1)

@@ -12,6 +12,7 @@ from worker.social._compose import (
     Draft,
     TextTooLong,
     edited_text,
+    readable_text,
     x_weighted_length,
 )
 from worker.social._costs import x_post_cost
@@ -61,6 +62,7 @@ __all__ = [
     "post_row",
     "publish_now",
     "publish_post",
+    "readable_text",
     "replan_held",
     "reschedule",
     "schedule",

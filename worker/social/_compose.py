@@ -187,6 +187,18 @@ def hashtags_for(article: Article, max_hashtags: int, fixed: Iterable[str]) -> l
     return chosen
 
 
+_LITTLE_HASHTAG = regex.compile(r"\{hashtag\|\\#\|([^}]*)\}")
+_LITTLE_ESCAPE = regex.compile(r"\\([|{}@\[\]()<>#\\*_~])")
+
+
+def readable_text(platform: str, text: str) -> str:
+    """A stored post as its reader sees it, and as an editor types it back (edited_text
+    escapes again): LinkedIn's little text undone, other platforms' text as is."""
+    if platform != "linkedin":
+        return text
+    return _LITTLE_ESCAPE.sub(r"\1", _LITTLE_HASHTAG.sub(r"#\1", text))
+
+
 def little_text(text: str, intended: Iterable[str] | None = None) -> str:
     """`text` as LinkedIn "little text": each reserved character escaped with a backslash,
     but for mentions and for the hashtags meant as such: those in `intended`, or every

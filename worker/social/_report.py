@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from worker.settings import Settings
-from worker.social._compose import x_weighted_length
+from worker.social._compose import readable_text, x_weighted_length
 from worker.social._costs import x_post_cost
 from worker.social._slots import account_timezone
 from worker.store import SocialPost
@@ -49,6 +49,8 @@ def draft_row(
         "status": status,
         "scheduled_at": local.isoformat() if local else None,
         "text": text,
+        # what readers see and what an edit sends back (LinkedIn's escaping undone)
+        "reader_text": readable_text(platform, text),
         "link": link,
     }
     if platform == "twitter":
