@@ -75,9 +75,8 @@ def connect(settings: Settings) -> str:
     _redis_url = redis_url(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
     broker = settings.broker_url or _redis_url
-    if app.conf.broker_url != broker:
-        app.conf.broker_url = broker
-        _forget_broker_connections()
+    app.conf.broker_url = broker
+    _forget_broker_connections()
     app.conf.beat_schedule_filename = str(settings.data_dir / "celerybeat-schedule")
     every = settings.file.delivery.sweep_seconds
     social = settings.file.social
