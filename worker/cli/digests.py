@@ -27,7 +27,7 @@ from worker.digests import (
     DigestTooLarge,
     Edition,
     NothingToSend,
-    compose_edition,
+    next_edition,
     progress,
 )
 from worker.digests import Progress as DigestProgress
@@ -88,13 +88,7 @@ def test(
 def _next_edition(settings: Settings, slug: str) -> Edition:
     with session_factory(settings.database_url).begin() as session:
         try:
-            return compose_edition(
-                session,
-                slug,
-                settings.file.newsletters[slug],
-                now=utcnow(),
-                timezone=settings.file.site.timezone,
-            )
+            return next_edition(session, settings, slug)
         except NothingToSend as exc:
             raise fail(str(exc)) from None
 

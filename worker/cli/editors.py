@@ -9,10 +9,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from worker.cli._common import console, database_ready, fail
 from worker.editors import hash_password, new_api_token
-from worker.store import editors, session_factory, utcnow
+from worker.store import Editor, editors, session_factory, utcnow
 
 cli = typer.Typer(help="Editors, their API tokens and the audit log.", no_args_is_help=True)
 
@@ -47,9 +48,7 @@ def token(
     """Make an API token for an editor; it is printed once and stored only as a hash."""
     settings = database_ready()
     with session_factory(settings.database_url).begin() as session:
-        editor = editors.get_by_email(session, email.strip().lower())
-        if editor is None:
-            raise fail(f"no editor {email}", 2)
+        editor = _editor_or_exit(session, email)
         plain, hashed = new_api_token()
         editors.add_token(session, editor, name, hashed)
         editors.record(session, "cli", "token.add", email, name=name)
@@ -64,12 +63,17 @@ def revoke(
     """Revoke an editor's tokens of that name."""
     settings = database_ready()
     with session_factory(settings.database_url).begin() as session:
-        editor = editors.get_by_email(session, email.strip().lower())
-        if editor is None:
-            raise fail(f"no editor {email}", 2)
+        editor = _editor_or_exit(session, email)
         revoked = editors.revoke_tokens(session, editor, name, utcnow())
         editors.record(session, "cli", "token.revoke", email, name=name, revoked=revoked)
     console.print(f"{revoked} token(s) revoked")
+
+
+def _editor_or_exit(session: Session, email: str) -> Editor:
+    editor = editors.get_by_email(session, email.strip().lower())
+    if editor is None:
+        raise fail(f"no editor {email}", 2)
+    return editor
 
 
 @cli.command()

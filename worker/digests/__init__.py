@@ -6,6 +6,7 @@ from worker.digests._editions import (
     Edition,
     NothingToSend,
     compose_edition,
+    next_edition,
     prepare_digest,
 )
 from worker.digests._links import read_view_token, view_token, view_url
@@ -39,6 +40,7 @@ __all__ = [
     "greeting",
     "latest_slot",
     "newsletters_overview",
+    "next_edition",
     "next_slot",
     "prepare_digest",
     "progress",

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from worker.digests._render import DigestArticle, RenderedDigest, render_digest
-from worker.settings import NewsletterConfig
-from worker.store import Digest, Newsletter, articles, digests, newsletters
+from worker.settings import NewsletterConfig, Settings
+from worker.store import Digest, Newsletter, articles, digests, newsletters, utcnow
 
 # Gmail cuts a message whose HTML passes 102 KB and hides the rest, unsubscribe link included.
 GMAIL_CLIP_BYTES = 102 * 1024
@@ -41,6 +41,18 @@ class Edition:
     @property
     def too_large(self) -> bool:
         return self.html_bytes > GMAIL_CLIP_BYTES
+
+
+def next_edition(session: Session, settings: Settings, slug: str) -> Edition:
+    """The edition ``slug`` would send now, by its configuration: what previews, test sends
+    and the editors' pages show."""
+    return compose_edition(
+        session,
+        slug,
+        settings.file.newsletters[slug],
+        now=utcnow(),
+        timezone=settings.file.site.timezone,
+    )
 
 
 def compose_edition(

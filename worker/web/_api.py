@@ -15,10 +15,9 @@ from worker import social
 from worker.delivery import DeliveryError, backend_for, send_test
 from worker.digests import (
     DigestTooLarge,
-    Edition,
     NothingToSend,
-    compose_edition,
     newsletters_overview,
+    next_edition,
     progress,
 )
 from worker.dispatch import (
@@ -81,16 +80,6 @@ def _audit(
         editors.record(session, editor.label, action, target, **detail)
 
 
-def _edition(session: Session, settings: Settings, slug: str) -> Edition:
-    return compose_edition(
-        session,
-        slug,
-        settings.file.newsletters[slug],
-        now=utcnow(),
-        timezone=settings.file.site.timezone,
-    )
-
-
 # The instants a schedule can name: beyond them, year 1 at +01:00 has no UTC equivalent and
 # a time late in year 9999 none in a zone east of UTC (an OverflowError, then a 500).
 _EARLIEST, _LATEST = datetime(2000, 1, 1, tzinfo=UTC), datetime(9999, 1, 1, tzinfo=UTC)
@@ -145,7 +134,7 @@ def preview_digest(
     _newsletter(settings, slug)
     with sessions.begin() as session:
         try:
-            edition = _edition(session, settings, slug)
+            edition = next_edition(session, settings, slug)
         except NothingToSend as exc:
             raise HTTPException(409, str(exc)) from None
     return Preview(
@@ -174,7 +163,7 @@ def test_digest(
         raise HTTPException(422, f"to: {exc}") from None
     with sessions.begin() as session:
         try:
-            edition = _edition(session, settings, slug)
+            edition = next_edition(session, settings, slug)
         except NothingToSend as exc:
             raise HTTPException(409, str(exc)) from None
     try:

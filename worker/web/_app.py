@@ -34,6 +34,7 @@ from worker.web._login import router as login_router
 from worker.web._metrics import metrics_router
 from worker.web._pages import STATIC_DIR
 from worker.web._pages import router as pages_router
+from worker.web._public import link_refused
 from worker.web._public import router as public_router
 from worker.web._webhook import WebhookRefused, verify
 
@@ -67,6 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
                 headers={"WWW-Authenticate": "Bearer"},
             )
         return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+
+    app.add_exception_handler(InvalidToken, link_refused)
 
     @app.exception_handler(RateLimited)
     async def rate_limited(_: Request, exc: RateLimited) -> Response:

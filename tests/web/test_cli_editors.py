@@ -1,0 +1,41 @@
+"""newsroom editors, run as processes: an editor, a token that the API accepts, revoking it."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+from tests.test_cli import newsroom
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # CLI processes: slow
+def test_an_editor_gets_a_token_the_api_accepts_until_it_is_revoked(
+    settings_env: dict[str, str], web: httpx.Client
+) -> None:
+    env = {**settings_env, "NEWSROOM_EDITOR_PASSWORD": "correct horse battery"}
+    added = newsroom(env, "editors", "add", "Claire@Lequotidien.example", "--name", "Claire")
+    assert added.returncode == 0, added.stderr
+    again = newsroom(env, "editors", "add", "claire@lequotidien.example")
+    assert again.returncode == 1
+    assert "exists already" in again.stderr
+    short = newsroom({**env, "NEWSROOM_EDITOR_PASSWORD": "short"}, "editors", "add", "x@y.org")
+    assert short.returncode == 2
+    assert "at least 12 characters" in short.stderr
+
+    made = newsroom(env, "editors", "token", "claire@lequotidien.example", "--name", "cms")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    assert token.startswith("nrt_")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert web.get("/api/newsletters", headers=headers).status_code == 200
+
+    revoked = newsroom(env, "editors", "revoke", "claire@lequotidien.example", "--name", "cms")
+    assert "1 token(s) revoked" in revoked.stdout
+    assert web.get("/api/newsletters", headers=headers).status_code == 401
+    assert newsroom(env, "editors", "token", "nobody@x.org", "--name", "a").returncode == 2
+
+    audit = json.loads(newsroom(env, "editors", "audit", "--json").stdout)
+    assert [entry["action"] for entry in audit] == ["token.revoke", "token.add", "editor.add"]
+    assert token not in json.dumps(audit)  # the token itself is never recorded
