@@ -27,6 +27,7 @@ from worker.store import (
     utcnow,
 )
 from worker.store import social as social_posts
+from worker.subscribers import ImportOutcome, Row, import_rows
 
 # Confirmation emails per task: one SMTP connection each, few enough to finish well
 # inside a task's time limit at a modest provider rate.
@@ -193,3 +194,14 @@ def request_confirmation(
             app.send_task("worker.tasks.send_confirmations", args=[batch, ids])
 
     on_commit(session, publish)
+
+
+def subscribe_rows(
+    session: Session, rows: list[Row], newsletter_id: int, *, confirmed: bool, detail: str
+) -> ImportOutcome:
+    """Import ``rows`` into the newsletter (see import_rows); without ``confirmed``, each
+    new subscription is pending and its confirmation email goes once this is committed."""
+    outcome = import_rows(session, rows, newsletter_id, confirmed=confirmed, detail=detail)
+    if not confirmed and outcome.imported:
+        request_confirmation(session, outcome.imported, [newsletter_id])
+    return outcome

@@ -3,7 +3,6 @@ data and its erasure."""
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from collections.abc import Iterator
@@ -16,26 +15,29 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from worker.cli._common import console, database_ready, fail, newsletter_or_exit, prepared
-from worker.dispatch import request_confirmation
+from worker.dispatch import subscribe_rows
 from worker.settings import Settings
 from worker.store import Newsletter, SubscriptionStatus, newsletters, session_factory, subscribers
 from worker.subscribers import (
+    EXPORT_COLUMNS,
+    ImportReport,
     InvalidAddress,
     InvalidField,
     Row,
     UnreadableFile,
     clean_name,
+    counts_per_newsletter,
+    csv_text,
     export_data,
     forget,
-    import_rows,
     normalize_address,
     parse_csv,
+    subscription_rows,
     unsubscribe,
 )
 
 cli = typer.Typer(help="Subscribers, their consent and their personal data.", no_args_is_help=True)
 
-EXPORT_COLUMNS = ("email", "name", "language", "newsletter", "status", "subscribed_at")
 NewsletterOption = Annotated[str, typer.Option("--newsletter", help="A configured newsletter.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 Output = Annotated[Path | None, typer.Option("--output", help="Write here, not to stdout.")]
@@ -73,17 +75,16 @@ def import_(
         raise fail(f"{file}: {exc}") from None
     with session_factory(settings.database_url).begin() as session:
         target = _newsletter(session, slug)
-        outcome = import_rows(session, parsed.rows, target.id, confirmed=confirmed, detail=detail)
-        if not confirmed:
-            request_confirmation(session, outcome.imported, [target.id])
-    problems = list(parsed.rejected)
-    problems += [(line, f"duplicate of line {first}, skipped") for line, first in parsed.duplicates]
-    sys.stderr.writelines(f"{file}:{line}: {reason}\n" for line, reason in sorted(problems))
+        outcome = subscribe_rows(
+            session, parsed.rows, target.id, confirmed=confirmed, detail=detail
+        )
+    report = ImportReport.of(parsed, outcome)
+    sys.stderr.writelines(f"{file}:{line}: {reason}\n" for line, reason in report.problems)
     status = "confirmed" if confirmed else "pending, confirmation emails queued"
     console.print(
         f"imported {len(outcome.imported)} ({status}), already subscribed {outcome.already}, "
-        f"suppressed, not imported {outcome.suppressed}, duplicates {len(parsed.duplicates)}, "
-        f"rejected {len(parsed.rejected)}",
+        f"suppressed, not imported {outcome.suppressed}, duplicates {report.duplicates}, "
+        f"rejected {report.rejected}",
         highlight=False,
         soft_wrap=True,
     )
@@ -100,10 +101,7 @@ def export(
     """Write subscriptions as CSV: email,name,language,newsletter,status,subscribed_at."""
     settings = database_ready()
     with session_factory(settings.database_url).begin() as session, _opened(output) as handle:
-        writer = csv.writer(handle)
-        writer.writerow(EXPORT_COLUMNS)
-        for row in _listing(session, settings, newsletter, status, None):
-            writer.writerow({**row, "name": _spreadsheet_safe(row["name"])}.values())
+        handle.writelines(csv_text(_listing(session, settings, newsletter, status, None)))
 
 
 @cli.command("list")
@@ -173,11 +171,9 @@ def add(
         raise fail(str(exc), 2) from None
     with session_factory(settings.database_url).begin() as session:
         target = _newsletter(session, slug)
-        outcome = import_rows(
+        outcome = subscribe_rows(
             session, [row], target.id, confirmed=confirmed, detail="newsroom subscribers add"
         )
-        if outcome.imported and not confirmed:
-            request_confirmation(session, outcome.imported[:1], [target.id])
     if outcome.suppressed:
         raise fail(f"{row.email} is suppressed (left, bounced, complained or erased): not added")
     if outcome.already:
@@ -208,12 +204,8 @@ def counts(as_json: AsJson = False) -> None:
     """Subscriptions per newsletter and status."""
     settings = database_ready()
     with session_factory(settings.database_url).begin() as session:
-        by_id = subscribers.counts_by_status(session)
-        rows = {}
-        for slug in settings.file.newsletters:
-            target = _newsletter(session, slug)
-            found = by_id.get(target.id, dict.fromkeys(SubscriptionStatus, 0))
-            rows[slug] = {status.value: count for status, count in found.items()}
+        ids = {slug: _newsletter(session, slug).id for slug in settings.file.newsletters}
+        rows = counts_per_newsletter(session, ids)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
         return
@@ -278,28 +270,10 @@ def _listing(
     status: SubscriptionStatus | None,
     limit: int | None,
 ) -> Iterator[dict[str, str]]:
-    """Rows with the export's columns, in its order."""
     newsletter_id = None
     if newsletter:
         newsletter_id = _newsletter(session, newsletter_or_exit(settings, newsletter)).id
-    for row in subscribers.listing(
-        session, newsletter_id=newsletter_id, status=status, limit=limit
-    ):
-        yield {
-            "email": row.email,
-            "name": row.name,
-            "language": row.language,
-            "newsletter": row.newsletter,
-            "status": SubscriptionStatus(row.status).value,
-            "subscribed_at": row.subscribed_at.isoformat(),
-        }
-
-
-def _spreadsheet_safe(name: str) -> str:
-    """A name typed into a public form may start with "=" or "+": a spreadsheet would run
-    it as a formula. A leading apostrophe makes it text (OWASP's advice on CSV injection).
-    Addresses are exported as stored: changing one would make it another address."""
-    return f"'{name}" if name[:1] in ("=", "+", "-", "@") else name
+    return subscription_rows(session, newsletter_id=newsletter_id, status=status, limit=limit)
 
 
 @contextmanager

@@ -182,6 +182,7 @@ def listing(
     newsletter_id: int | None = None,
     status: SubscriptionStatus | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> Iterator[Row[Any]]:
     """Subscriptions with their subscriber and newsletter (email, name, language, newsletter,
     status, subscribed_at), oldest first, streamed so an export never holds the list whole."""
@@ -198,6 +199,7 @@ def listing(
         .join(Newsletter, Newsletter.id == Subscription.newsletter_id)
         .order_by(Subscription.id)
         .limit(limit)
+        .offset(offset)
     )
     if newsletter_id is not None:
         query = query.where(Subscription.newsletter_id == newsletter_id)

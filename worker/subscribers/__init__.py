@@ -26,6 +26,13 @@ from worker.subscribers._import import (
     import_rows,
     parse_csv,
 )
+from worker.subscribers._lists import (
+    EXPORT_COLUMNS,
+    ImportReport,
+    counts_per_newsletter,
+    csv_text,
+    subscription_rows,
+)
 from worker.subscribers._privacy import export_data, forget
 from worker.subscribers._tokens import (
     CONFIRM_MAX_AGE,
@@ -42,9 +49,11 @@ from worker.subscribers._tokens import (
 
 __all__ = [
     "CONFIRM_MAX_AGE",
+    "EXPORT_COLUMNS",
     "PREFERENCES_MAX_AGE",
     "ExpiredToken",
     "ImportOutcome",
+    "ImportReport",
     "InvalidAddress",
     "InvalidField",
     "InvalidToken",
@@ -56,6 +65,8 @@ __all__ = [
     "clean_name",
     "confirm_subscription",
     "confirmation_token",
+    "counts_per_newsletter",
+    "csv_text",
     "export_data",
     "forget",
     "import_rows",
@@ -67,6 +78,7 @@ __all__ = [
     "read_preferences_token",
     "read_unsubscribe_token",
     "request_subscription",
+    "subscription_rows",
     "suppress",
     "unsubscribe",
     "unsubscribe_token",

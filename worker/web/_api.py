@@ -45,18 +45,19 @@ _REFUSALS = {
     400: "The body is not JSON.",
     401: "Not logged in, or an invalid or revoked API token.",
     403: "A mutation with a session cookie but without its CSRF token.",
-    404: "No such newsletter, digest or post.",
+    404: "No such newsletter, digest, post or subscriber.",
     409: "Not possible in its current state (nothing new to send, already sent...).",
+    413: "The upload is too large.",
     422: "Invalid input; the message names the field.",
     502: "The mail server refused the test copy.",
 }
 
 
-def _refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
+def refusals(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Problem, "description": _REFUSALS[code]} for code in codes}
 
 
-router = APIRouter(prefix="/api", tags=["editors"], responses=_refusals(400, 401, 403, 422))
+router = APIRouter(prefix="/api", tags=["editors"], responses=refusals(400, 401, 403, 422))
 # PostgreSQL keys are 32-bit: a larger id names no row, and the driver would fail on it.
 RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -73,11 +74,19 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
 
 
-def _audit(
+def audit(
     sessions: sessionmaker[Session], editor: Editor, action: str, target: str, **detail: Any
 ) -> None:
     with sessions.begin() as session:
         editors.record(session, editor.label, action, target, **detail)
+
+
+def valid_address(value: str, field: str) -> str:
+    """The address normalized; a 422 naming ``field`` if it is not one."""
+    try:
+        return normalize_address(value)
+    except InvalidAddress as exc:
+        raise HTTPException(422, f"{field}: {exc}") from None
 
 
 # The instants a schedule can name: beyond them, year 1 at +01:00 has no UTC equivalent and
@@ -93,7 +102,8 @@ def _check_instant(at: datetime, example: str) -> None:
         raise HTTPException(422, "at: out of range (years 2000 to 9998)")
 
 
-def _newsletter(settings: Settings, slug: str) -> str:
+def known_newsletter(settings: Settings, slug: str) -> str:
+    """``slug`` if it names a configured newsletter; a 404 otherwise."""
     if slug not in settings.file.newsletters:
         raise HTTPException(404, f"no newsletter {slug!r}")
     return slug
@@ -126,12 +136,12 @@ class Preview(BaseModel):
     html: str
 
 
-@router.get("/newsletters/{slug}/preview", responses=_refusals(404, 409))
+@router.get("/newsletters/{slug}/preview", responses=refusals(404, 409))
 def preview_digest(
     slug: str, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> Preview:
     """The next edition, rendered from the current articles, without sending."""
-    _newsletter(settings, slug)
+    known_newsletter(settings, slug)
     with sessions.begin() as session:
         try:
             edition = next_edition(session, settings, slug)
@@ -151,16 +161,13 @@ class TestSend(BaseModel):
     to: Annotated[str, Field(max_length=320, description="Where the test copy goes.")]
 
 
-@router.post("/newsletters/{slug}/test", status_code=202, responses=_refusals(404, 409, 502))
+@router.post("/newsletters/{slug}/test", status_code=202, responses=refusals(404, 409, 502))
 def test_digest(
     slug: str, body: TestSend, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, str]:
     """Send one real copy of the next edition, subject marked [TEST]."""
-    _newsletter(settings, slug)
-    try:
-        address = normalize_address(body.to)
-    except InvalidAddress as exc:
-        raise HTTPException(422, f"to: {exc}") from None
+    known_newsletter(settings, slug)
+    address = valid_address(body.to, "to")
     with sessions.begin() as session:
         try:
             edition = next_edition(session, settings, slug)
@@ -170,7 +177,7 @@ def test_digest(
         sent = send_test(settings, backend_for(settings), edition, to=address)
     except DeliveryError as exc:
         raise HTTPException(502, f"the mail server refused the test copy: {exc}") from None
-    _audit(sessions, editor, "digest.test", slug, to=address)
+    audit(sessions, editor, "digest.test", slug, to=address)
     return {"message_id": sent.message_id}
 
 
@@ -181,19 +188,19 @@ class QueueRequest(BaseModel):
     force: bool = Field(False, description="Queue even above Gmail's 102 KB clipping limit.")
 
 
-@router.post("/newsletters/{slug}/queue", status_code=201, responses=_refusals(404, 409))
+@router.post("/newsletters/{slug}/queue", status_code=201, responses=refusals(404, 409))
 def queue(
     slug: str, body: QueueRequest, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, int]:
     """Render the next edition once and queue it for every confirmed subscriber."""
-    _newsletter(settings, slug)
+    known_newsletter(settings, slug)
     if body.at is not None:
         _check_instant(body.at, "2026-11-26T07:00+01:00")
     try:
         digest_id, recipients = queue_digest(settings, slug, at=body.at, force=body.force)
     except (NothingToSend, DigestTooLarge) as exc:
         raise HTTPException(409, str(exc)) from None
-    _audit(sessions, editor, "digest.queue", f"digest {digest_id}", newsletter=slug)
+    audit(sessions, editor, "digest.queue", f"digest {digest_id}", newsletter=slug)
     return {"digest_id": digest_id, "recipients": recipients}
 
 
@@ -207,7 +214,7 @@ def list_digests(
         return [progress(session, d, now=now).as_dict() for d in digests.latest(session, limit)]
 
 
-@router.get("/digests/{digest_id}", responses=_refusals(404))
+@router.get("/digests/{digest_id}", responses=refusals(404))
 def digest_progress(digest_id: RowId, editor: Editor, sessions: SessionsDep) -> dict[str, object]:
     """Sent, failed, bounced, pending, rate and ETA."""
     with sessions.begin() as session:
@@ -217,7 +224,7 @@ def digest_progress(digest_id: RowId, editor: Editor, sessions: SessionsDep) -> 
         return progress(session, digest, now=utcnow()).as_dict()
 
 
-@router.post("/digests/{digest_id}/{action}", responses=_refusals(404, 409))
+@router.post("/digests/{digest_id}/{action}", responses=refusals(404, 409))
 def change(
     digest_id: RowId,
     action: Literal["pause", "resume", "cancel"],
@@ -232,7 +239,7 @@ def change(
         raise HTTPException(404, str(exc)) from None
     except ValueError as exc:
         raise HTTPException(409, str(exc)) from None
-    _audit(sessions, editor, f"digest.{action}", f"digest {digest_id}")
+    audit(sessions, editor, f"digest.{action}", f"digest {digest_id}")
     return {"id": digest_id, "status": digest.status.value}
 
 
@@ -254,7 +261,7 @@ def list_posts(
     return rows
 
 
-@router.get("/social/posts/{post_id}", responses=_refusals(404))
+@router.get("/social/posts/{post_id}", responses=refusals(404))
 def get_post(
     post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
@@ -290,14 +297,14 @@ def _change_post(
     except ValueError as exc:  # TextTooLong, or a text that is empty once cleaned
         raise HTTPException(422, f"text: {exc}") from None
     detail = {key: str(value) for key, value in changes.items()}
-    _audit(sessions, editor, f"post.{action}", f"post {post_id}", **detail)
+    audit(sessions, editor, f"post.{action}", f"post {post_id}", **detail)
     with sessions.begin() as session:
         fresh = social_posts.get_post(session, post.id)
         assert fresh is not None
         return social.post_row(settings, fresh)
 
 
-@router.patch("/social/posts/{post_id}", responses=_refusals(404, 409))
+@router.patch("/social/posts/{post_id}", responses=refusals(404, 409))
 def edit_post(
     post_id: RowId, body: PostEdit, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
@@ -305,7 +312,7 @@ def edit_post(
     return _change_post(settings, sessions, editor, post_id, "edit", text=body.text)
 
 
-@router.post("/social/posts/{post_id}/reschedule", responses=_refusals(404, 409))
+@router.post("/social/posts/{post_id}/reschedule", responses=refusals(404, 409))
 def reschedule_post(
     post_id: RowId,
     body: PostReschedule,
@@ -317,14 +324,14 @@ def reschedule_post(
     return _change_post(settings, sessions, editor, post_id, "reschedule", at=body.at)
 
 
-@router.post("/social/posts/{post_id}/cancel", responses=_refusals(404, 409))
+@router.post("/social/posts/{post_id}/cancel", responses=refusals(404, 409))
 def cancel_post(
     post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     return _change_post(settings, sessions, editor, post_id, "cancel")
 
 
-@router.post("/social/posts/{post_id}/publish-now", responses=_refusals(404, 409))
+@router.post("/social/posts/{post_id}/publish-now", responses=refusals(404, 409))
 def publish_post_now(
     post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:

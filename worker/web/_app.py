@@ -29,12 +29,14 @@ from worker.settings import Settings
 from worker.store import Subscriber, digests, session_factory
 from worker.subscribers import InvalidToken, unsubscribe_token
 from worker.web._api import router as api_router
+from worker.web._api_subscribers import router as subscribers_api_router
 from worker.web._auth import LoginRequired, RateLimited
 from worker.web._login import router as login_router
 from worker.web._metrics import metrics_router
 from worker.web._pages import STATIC_DIR
 from worker.web._pages import router as pages_router
-from worker.web._public import link_refused
+from worker.web._pages_subscribers import router as subscriber_pages_router
+from worker.web._public import READER_REFUSALS, link_refused
 from worker.web._public import router as public_router
 from worker.web._webhook import WebhookRefused, verify
 
@@ -53,10 +55,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.redis = current_redis
     app.state.pages = _pages()
     app.include_router(api_router)
+    app.include_router(subscribers_api_router)
     app.include_router(login_router)
     app.include_router(public_router)
     app.include_router(metrics_router(settings, app.state.sessions))
     app.include_router(pages_router)
+    app.include_router(subscriber_pages_router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.exception_handler(LoginRequired)
@@ -77,7 +81,17 @@ def create_app(settings: Settings) -> FastAPI:
             {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
         )
 
-    @app.get("/health", tags=["operations"])
+    @app.get(
+        "/health",
+        tags=["operations"],
+        responses={
+            200: {"description": "Everything checked is healthy."},
+            503: {
+                "description": "Something is unhealthy: the same report says what.",
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            },
+        },
+    )
     def health(
         request: Request, only: Annotated[list[CheckName] | None, Query()] = None
     ) -> JSONResponse:
@@ -89,6 +103,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.post(
         "/api/articles",
         tags=["articles"],
+        responses={
+            401: {"description": "Unsigned, badly signed, stale or replayed: nothing changed."},
+            422: {"description": "An article is not valid; `errors` names the field."},
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -144,7 +162,12 @@ def create_app(settings: Settings) -> FastAPI:
             status_code=status,
         )
 
-    @app.get("/digests/view/{token}", response_class=HTMLResponse, tags=["readers"])
+    @app.get(
+        "/digests/view/{token}",
+        response_class=HTMLResponse,
+        tags=["readers"],
+        responses={404: READER_REFUSALS[404]},
+    )
     def view_digest(
         token: str,
         request: Request,

@@ -38,7 +38,7 @@ def dashboard(
     with sessions.begin() as session:
         latest = articles.latest(session, limit=8)
     accounts = api.list_accounts(editor, settings, sessions)
-    return _render(
+    return render(
         request,
         editor,
         "dashboard.html",
@@ -63,7 +63,7 @@ def preview(
     try:
         edition = api.preview_digest(slug, editor, settings, sessions)
     except HTTPException as exc:
-        return _refused(request, editor, exc)
+        return refused(request, editor, exc)
     language = settings.file.newsletters[slug].language
     sample = {
         "greeting": greeting(language, ""),
@@ -72,7 +72,7 @@ def preview(
         "unsubscribe_url": "#unsubscribe",
         "view_url": "#view-in-browser",
     }
-    return _render(
+    return render(
         request,
         editor,
         "preview.html",
@@ -98,7 +98,7 @@ def test_send(
     try:
         api.test_digest(slug, api.TestSend(to=to), editor, settings, sessions)
     except HTTPException as exc:
-        return _refused(request, editor, exc)
+        return refused(request, editor, exc)
     return RedirectResponse(f"/newsletters/{slug}/preview?{urlencode({'sent': to})}", 303)
 
 
@@ -115,7 +115,7 @@ def queue(
     try:
         queued = api.queue(slug, api.QueueRequest(force=force), editor, settings, sessions)
     except HTTPException as exc:
-        return _refused(request, editor, exc)
+        return refused(request, editor, exc)
     return RedirectResponse(f"/digests/{queued['digest_id']}", 303)
 
 
@@ -131,9 +131,9 @@ def digest(
     try:
         progress = api.digest_progress(digest_id, editor, sessions)
     except HTTPException as exc:
-        return _refused(request, editor, exc)
+        return refused(request, editor, exc)
     newsletter = settings.file.newsletters.get(str(progress["newsletter"]))
-    return _render(
+    return render(
         request,
         editor,
         "digest.html",
@@ -164,7 +164,7 @@ def social_calendar(
         }
         for name in names
     ]
-    return _render(
+    return render(
         request,
         editor,
         "social.html",
@@ -196,14 +196,14 @@ def _zone(settings: Settings, account: str) -> str:
     return str(account_timezone(config)) if config else "UTC"
 
 
-def _refused(request: Request, editor: Actor, exc: HTTPException) -> Response:
+def refused(request: Request, editor: Actor, exc: HTTPException) -> Response:
     """An API refusal (no such digest, nothing to send, a bad address...) as a page."""
-    return _render(
+    return render(
         request, editor, "notice.html", status_code=exc.status_code, detail=str(exc.detail)
     )
 
 
-def _render(
+def render(
     request: Request, editor: Actor, template: str, status_code: int = 200, **context: Any
 ) -> Response:
     return request.app.state.pages.TemplateResponse(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -42,7 +42,27 @@ from worker.subscribers import (
 )
 from worker.web._limits import hit
 
-router = APIRouter(tags=["readers"])
+
+def _page_refusal(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"text/html": {"schema": {"type": "string"}}}}
+
+
+# What a reader's link or form can meet, each a page in the reader's language (429 is JSON).
+READER_REFUSALS: dict[int | str, dict[str, Any]] = {
+    403: _page_refusal("The form's anti-forgery cookie is missing or expired."),
+    404: _page_refusal("The link is not valid (tampered with, or meant for another action)."),
+    410: _page_refusal("The link has expired."),
+    422: {
+        "description": "A field is not valid: a page says which, or, for a form missing "
+        "its fields, FastAPI's JSON list of them.",
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    },
+    429: {"description": "Too many requests from this address; see Retry-After."},
+}
+router = APIRouter(tags=["readers"], responses=READER_REFUSALS)
 
 FORM_COOKIE = "newsroom_form"
 FORM_MAX_AGE = 2 * 3600
