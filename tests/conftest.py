@@ -87,6 +87,11 @@ def database_url(request: pytest.FixtureRequest) -> Iterator[str]:
     truncate(url)
 
 
+# For tests of a presentation layer over functions tested on both databases (the CLI run as
+# a process, the pages): the second database would only double their time.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
 def truncate(url: str) -> None:
     engine = get_engine(url)
     tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
@@ -297,7 +302,14 @@ class WorkerProcess:
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
+    def discard(self) -> None:
+        """Kill it if it still runs: a test's cleanup, without the seconds of a warm
+        shutdown (its database and Redis are reset before the next test)."""
+        if self.process.poll() is None:
+            self.kill()
+
     def stop(self) -> None:
+        """SIGTERM: a warm shutdown that finishes the message in hand."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -316,7 +328,7 @@ def _no_stray_workers() -> Iterator[None]:
     them: a stray worker would take the next tests' tasks (with its own settings)."""
     yield
     while _started:
-        _started.pop().stop()
+        _started.pop().discard()
 
 
 def start_worker(
@@ -360,7 +372,7 @@ def worker(
 ) -> Iterator[WorkerProcess]:
     running = start_worker(settings_env, tmp_path / "worker.log")
     yield running
-    running.stop()
+    running.discard()
 
 
 def wait_until(

@@ -7,11 +7,13 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import SmtpSink
+from tests.conftest import SQLITE_ONLY, SmtpSink
 from tests.db import create_article, create_subscriber
 from tests.test_cli import newsroom
 from worker.settings import Settings
 from worker.store import newsletters
+
+pytestmark = SQLITE_ONLY
 
 
 def seed(settings: Settings, sessions: sessionmaker[Session], *, summary: str = "Résumé.") -> None:

@@ -8,16 +8,16 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import SQLITE_ONLY
 from tests.db import create_article
 from tests.test_cli import newsroom
 from worker.settings import Settings
 from worker.store import newsletters
 
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+pytestmark = SQLITE_ONLY
 
 
 def import_csv(env: dict[str, str], file: Path, *options: str) -> subprocess.CompletedProcess[str]:
@@ -74,7 +74,6 @@ def test_import_reports_each_rejected_line_and_imports_the_others(
     assert all(r["subscribed_at"].endswith("+00:00") for r in rows)
 
 
-@sqlite_only
 def test_unreadable_files_and_a_pending_import_that_queues_emails(
     settings_env: dict[str, str], settings: Settings, tmp_path: Path
 ) -> None:
@@ -103,7 +102,6 @@ def test_unreadable_files_and_a_pending_import_that_queues_emails(
     assert len(json.loads(base64.b64decode(message["body"]))[0][0]) == 2
 
 
-@sqlite_only
 def test_add_show_list_remove_and_no_way_back_by_hand(settings_env: dict[str, str]) -> None:
     def run(*args: str):
         return newsroom(settings_env, "subscribers", *args)
@@ -148,7 +146,6 @@ def test_add_show_list_remove_and_no_way_back_by_hand(settings_env: dict[str, st
     assert "no subscriber nobody@example.org" in unknown.stderr
 
 
-@sqlite_only
 def test_export_data_then_forget_and_neither_an_import_nor_a_test_send_gets_through(
     settings_env: dict[str, str],
     settings: Settings,

@@ -122,8 +122,8 @@ def test_a_worker_killed_mid_digest_leaves_nobody_twice_and_nobody_skipped(
             why=tmp_path / "beat.log",
         )
     finally:
-        beat.stop()
-        second.stop()
+        beat.discard()
+        second.discard()
 
     received = smtp_server.per_recipient()
     assert set(received.values()) == {1}, "somebody received two copies"
@@ -163,7 +163,7 @@ def test_beat_sends_a_scheduled_newsletter_once_per_slot(
             assert digest.schedule_slot.second == 0
             assert utcnow() - digest.schedule_slot < timedelta(minutes=2)
     finally:
-        beat.stop()
+        beat.discard()
     assert smtp_server.per_recipient() == dict.fromkeys(emails, 1)
 
 
@@ -183,7 +183,7 @@ def test_a_digest_queued_for_later_waits_for_its_time(
     try:
         wait_until(lambda: status_of(sessions, digest_id) is DigestStatus.SENT, timeout=30)
     finally:
-        beat.stop()
+        beat.discard()
     with sessions.begin() as session:
         digest = digests.get(session, digest_id)
         assert digest is not None

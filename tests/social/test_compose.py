@@ -11,6 +11,7 @@ import regex
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from twitter_text import extract_urls_with_indices, parse_tweet
+from twitter_text.config import config
 
 from worker.settings import SocialAccountConfig
 from worker.social import (
@@ -21,7 +22,7 @@ from worker.social import (
     readable_text,
     x_weighted_length,
 )
-from worker.social._compose import clean, hashtags_for, little_text, shorten
+from worker.social._compose import X_URL_WEIGHT, clean, hashtags_for, little_text, shorten
 from worker.store import Article
 
 URL = "https://www.lequotidien.fr/politique/2026/11/24/budget-2027-l-assemblee-adopte"
@@ -510,3 +511,8 @@ def test_an_editor_reads_back_what_they_typed(text: str) -> None:
     assert readable_text("linkedin", stored) == text
     assert edited_text("linkedin", readable_text("linkedin", stored))[0] == stored
     assert readable_text("twitter", text) == text
+
+
+def test_a_url_weighs_what_twitter_text_says() -> None:
+    assert config["defaults"]["transformed_url_length"] == X_URL_WEIGHT
+    assert x_weighted_length("https://www.lequotidien.fr/" + "a" * 200) == X_URL_WEIGHT

@@ -72,8 +72,8 @@ def test_a_post_fires_within_two_seconds_of_its_time_across_restarts(
             assert post.permalink == "https://x.com/i/web/status/1860000000000000002"
         assert status_of(sessions, first) is SocialPostStatus.PUBLISHED
     finally:
-        beat.stop()
-        worker.stop()
+        beat.discard()
+        worker.discard()
 
 
 @BOTH_BROKERS  # RabbitMQ redelivers at once what a killed worker held; Redis does not
@@ -120,5 +120,5 @@ def test_a_worker_killed_while_publishing_never_posts_twice(
         assert set(x_api.per_text().values()) == {1}
         assert len(x_api.received) == 5
     finally:
-        beat.stop()
-        worker.stop()
+        beat.discard()
+        worker.discard()

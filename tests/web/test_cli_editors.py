@@ -7,7 +7,10 @@ import json
 import httpx
 import pytest
 
+from tests.conftest import SQLITE_ONLY
 from tests.test_cli import newsroom
+
+pytestmark = SQLITE_ONLY
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # CLI processes: slow

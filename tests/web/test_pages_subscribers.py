@@ -10,12 +10,15 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.conftest import SQLITE_ONLY
 from tests.db import create_subscriber
 from tests.web.conftest import EditorLogin
 from tests.web.test_pages import log_in
 from worker.settings import Settings
 from worker.store import SubscriptionStatus, newsletters
 from worker.web._pages_subscribers import PAGE_SIZE
+
+pytestmark = SQLITE_ONLY
 
 
 @pytest.fixture

@@ -21,9 +21,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import lxml.html
-import trafilatura
-from extruct.jsonld import JsonLdExtractor
-from extruct.opengraph import OpenGraphExtractor
 from lxml import etree
 
 from worker.articles._record import (
@@ -187,6 +184,8 @@ class _Page:
 
 def _json_ld_articles(tree: lxml.html.HtmlElement) -> Iterator[dict[str, Any]]:
     """JSON-LD objects typed as an article, at the top level or inside an @graph."""
+    from extruct.jsonld import JsonLdExtractor  # imported where used: see _main_text
+
     extractor = JsonLdExtractor()
     for script in tree.xpath('//script[@type="application/ld+json"]'):
         try:
@@ -227,6 +226,8 @@ def _ld_strings(value: object, *keys: str) -> list[str]:
 
 def _open_graph(tree: lxml.html.HtmlElement) -> dict[str, list[str]]:
     """Open Graph properties in page order; article:tag and og:image may repeat."""
+    from extruct.opengraph import OpenGraphExtractor
+
     properties: dict[str, list[str]] = {}
     for item in OpenGraphExtractor().extract_items(tree):
         for prop, value in item["properties"]:
@@ -248,6 +249,10 @@ def _main_text(text: str, page_url: str) -> str:
             element.text = element.text.translate(disguise)
         if element.tail:
             element.tail = element.tail.translate(disguise)
+    # imported here, not at the top: with extruct it takes half a second, which every
+    # command and worker would pay for pages only `articles import` reads
+    import trafilatura
+
     extracted = trafilatura.extract(tree, url=page_url or None, include_comments=False) or ""
     restore = str.maketrans({hidden: space for space, hidden in disguises.items()})
     return normalize_text(extracted.translate(restore))

@@ -32,17 +32,16 @@ from typing import Any
 
 import jinja2
 import regex
-from twitter_text import extract_urls_with_indices, parse_tweet
-from twitter_text.config import config as twitter_text_config
-from twitter_text.regexp.invalid_chars import invalid_chars as x_invalid_chars
 
 from worker.articles import with_utm
 from worker.settings import SOCIAL_TEMPLATES_DIR, SocialAccountConfig
 from worker.store import Article
 
 LIMITS: dict[str, int] = {"twitter": 280, "linkedin": 3000, "facebook": 63206}
-_X_OPTIONS: dict[str, Any] = twitter_text_config["defaults"]
-X_URL_WEIGHT: int = _X_OPTIONS["transformed_url_length"]
+# What X counts for any URL (its t.co length); twitter-text's transformed_url_length, which a
+# test checks. twitter-text itself is imported where it is used, not here: compiling its
+# patterns takes about half a second, which every command and worker would pay at start.
+X_URL_WEIGHT = 23
 _ELLIPSIS = "…"
 
 # A hashtag as X links one: not glued to a word, with at least one letter ("#2027" is none).
@@ -118,7 +117,7 @@ class Composer:
             link=link,
             hashtags=tuple(tag for tag in hashtags if _key(tag) in shown),
             weighted_length=x_weighted_length(text) if platform == "twitter" else None,
-            has_url=bool(extract_urls_with_indices(text)),
+            has_url=bool(_url_spans(text)),
         )
 
     def render(self, template_name: str, **context: Any) -> str:
@@ -148,6 +147,8 @@ def edited_text(platform: str, text: str) -> tuple[str, int | None]:
 def x_weighted_length(text: str) -> int:
     """Memoized: a post is measured when fitted and again when reported, and twitter-text
     takes about a millisecond for each."""
+    from twitter_text import parse_tweet
+
     return int(parse_tweet(text).weightedLength)
 
 
@@ -157,7 +158,9 @@ def clean(text: str) -> str:
     at most one blank line in a row: what templates leave around their optional parts."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
     text = _OTHER_CONTROLS.sub("", _SPACE_CONTROLS.sub(" ", text))
-    text = _LINE_EDGES.sub("\n", x_invalid_chars.sub("", text))
+    from twitter_text.regexp.invalid_chars import invalid_chars
+
+    text = _LINE_EDGES.sub("\n", invalid_chars.sub("", text))
     return _BLANK_LINES.sub("\n\n", text).strip()
 
 
@@ -283,7 +286,10 @@ def _x_longest_prefix(body: str, budget: int) -> int:
     tells, as validRangeEnd in UTF-16 units, when the budget is its maximum length."""
     if budget <= 0:
         return 0
-    parsed = parse_tweet(body, {**_X_OPTIONS, "max_weighted_tweet_length": budget})
+    from twitter_text import parse_tweet
+    from twitter_text.config import config
+
+    parsed = parse_tweet(body, {**config["defaults"], "max_weighted_tweet_length": budget})
     if parsed.weightedLength <= budget:
         return len(body)
     units = parsed.validRangeEnd + 1
@@ -360,6 +366,8 @@ class _Cuttable:
 
 
 def _url_spans(text: str) -> list[tuple[int, int]]:
+    from twitter_text import extract_urls_with_indices
+
     return [(url["indices"][0], url["indices"][1]) for url in extract_urls_with_indices(text)]
 
 
