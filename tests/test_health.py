@@ -11,7 +11,14 @@ import pytest
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import BOTH_BROKERS, WorkerProcess, free_port, start_worker, wait_until
+from tests.conftest import (
+    BOTH_BROKERS,
+    SQLITE_ONLY,
+    WorkerProcess,
+    free_port,
+    start_worker,
+    wait_until,
+)
 from tests.test_cli import newsroom
 from worker.celery_app import BEAT_HEARTBEAT_KEY, app, current_redis
 from worker.health import DEADLINE, CheckName, check
@@ -20,7 +27,7 @@ from worker.store import SocialAccountStatus, social
 
 # Starting a worker and beat costs seconds, and the database makes no difference to them:
 # those tests run on SQLite alone (the RabbitMQ variants run on nothing else).
-on_sqlite = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+on_sqlite = SQLITE_ONLY
 on_postgresql = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 

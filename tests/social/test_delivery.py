@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import BOTH_BROKERS, start_worker, wait_until
+from tests.conftest import BOTH_BROKERS, SQLITE_ONLY, start_worker, wait_until
 from tests.db import create_article
 from tests.social.conftest import LIVE_X, XEmulator
 from worker.dispatch import change_post, plan_social_posts
@@ -37,7 +37,7 @@ def status_of(sessions: sessionmaker[Session], post_id: int) -> SocialPostStatus
 
 
 # timing and restarts do not depend on the database: SQLite only, the slow test of the file
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@SQLITE_ONLY
 @pytest.mark.newsroom_config(LIVE_X)
 def test_a_post_fires_within_two_seconds_of_its_time_across_restarts(
     live_settings: Settings,

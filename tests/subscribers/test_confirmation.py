@@ -6,10 +6,9 @@ import re
 import time
 from email.message import EmailMessage
 
-import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import SmtpSink, WorkerProcess, wait_until
+from tests.conftest import SQLITE_ONLY, SmtpSink, WorkerProcess, wait_until
 from worker.delivery import backend_for
 from worker.dispatch import request_confirmation
 from worker.settings import Settings
@@ -136,7 +135,7 @@ def test_a_bounced_confirmation_suppresses_the_address(
     )
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@SQLITE_ONLY
 def test_a_committed_request_reaches_the_worker_and_the_mailbox(
     settings: Settings,
     sessions: sessionmaker[Session],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 
 from tests.conftest import SQLITE_ONLY
 from tests.test_cli import newsroom
@@ -13,7 +12,6 @@ from tests.test_cli import newsroom
 pytestmark = SQLITE_ONLY
 
 
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # CLI processes: slow
 def test_an_editor_gets_a_token_the_api_accepts_until_it_is_revoked(
     settings_env: dict[str, str], web: httpx.Client
 ) -> None:
