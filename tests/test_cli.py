@@ -4,34 +4,20 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli import newsroom_process
 from tests.conftest import ROOT, environment
 from worker.embedded_redis import EmbeddedRedis
 
 FIXTURES = ROOT / "tests" / "articles" / "fixtures"
 
 
-def newsroom(
-    env: dict[str, str], *args: str, timeout: float = 120
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "worker", *args],
-        env={**os.environ, **env, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-    )
-
-
 def test_config_check_prints_the_configuration_with_secrets_masked(tmp_path: Path) -> None:
     env = environment(tmp_path, SMTP_URL="smtp://mailer:hunter2-secret@mail.example:587")
-    result = newsroom(env, "config", "check")
+    result = newsroom_process(env, "config", "check")
     assert result.returncode == 0, result.stderr
     assert "hunter2-secret" not in result.stdout
     assert "test-secret-key" not in result.stdout
@@ -42,7 +28,9 @@ def test_config_check_prints_the_configuration_with_secrets_masked(tmp_path: Pat
 def test_invalid_configuration_fails_at_start_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[site]\nbase_url = "https://x.example"\ntimezon = "UTC"\n')
-    result = newsroom(environment(tmp_path, NEWSROOM_CONFIG=str(config)), "articles", "list")
+    result = newsroom_process(
+        environment(tmp_path, NEWSROOM_CONFIG=str(config)), "articles", "list"
+    )
     assert result.returncode == 2
     assert f"{config}:3: site.timezon: unknown key (did you mean 'timezone'?)" in result.stderr
 
@@ -53,21 +41,21 @@ def test_import_reports_rejects_keeps_valid_records_and_is_idempotent(
     env = environment(
         tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}", REDIS_URL=redis_url
     )
-    mixed = newsroom(env, "articles", "import", str(FIXTURES / "mixed.json"))
+    mixed = newsroom_process(env, "articles", "import", str(FIXTURES / "mixed.json"))
     assert mixed.returncode == 1
     assert "rejected 2" in mixed.stdout
     assert "mixed.json: record 2" in mixed.stderr
     assert "field 'title'" in mixed.stderr
     assert "field 'published_at'" in mixed.stderr
 
-    first = newsroom(env, "articles", "import", str(FIXTURES / "articles.json"))
+    first = newsroom_process(env, "articles", "import", str(FIXTURES / "articles.json"))
     assert first.returncode == 0, first.stderr
     assert "imported 3, updated 0, unchanged 0, rejected 0" in first.stdout
-    again = newsroom(env, "articles", "import", str(FIXTURES / "articles.json"))
+    again = newsroom_process(env, "articles", "import", str(FIXTURES / "articles.json"))
     assert "imported 0" in again.stdout
     assert "rejected 0" in again.stdout
 
-    listed = newsroom(env, "articles", "list", "--json")
+    listed = newsroom_process(env, "articles", "list", "--json")
     rows = json.loads(listed.stdout)
     assert len(rows) == len({row["url"] for row in rows}) == 4
     assert {"id", "published_at", "language", "title"} <= set(rows[0])
@@ -76,7 +64,7 @@ def test_import_reports_rejects_keeps_valid_records_and_is_idempotent(
 def test_import_of_missing_file_and_unknown_format(tmp_path: Path, redis_url: str) -> None:
     env = environment(tmp_path, REDIS_URL=redis_url)
     (tmp_path / "notes.txt").write_text("just some words")
-    result = newsroom(
+    result = newsroom_process(
         env, "articles", "import", str(tmp_path / "absent.json"), str(tmp_path / "notes.txt")
     )
     assert result.returncode == 1
@@ -93,7 +81,7 @@ def test_demo_runs_end_to_end_twice_on_embedded_defaults(tmp_path: Path) -> None
     env["NEWSROOM_CONFIG"] = str(ROOT / "config" / "newsroom.toml")
     outbox = tmp_path / "data" / "outbox"
 
-    first = newsroom(env, "demo", timeout=240)
+    first = newsroom_process(env, "demo", timeout=240)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "digest 1 (la-matinale): sent, 3 sent" in first.stdout
     assert "digest 2 (morning-briefing): sent, 2 sent" in first.stdout
@@ -104,7 +92,7 @@ def test_demo_runs_end_to_end_twice_on_embedded_defaults(tmp_path: Path) -> None
     assert "post 1   quotidien_x" in first.stdout
     assert not EmbeddedRedis(tmp_path / "data").is_running()
 
-    second = newsroom(env, "demo", timeout=240)
+    second = newsroom_process(env, "demo", timeout=240)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "0 imported" in second.stdout
     # since the previous digest nothing new was published: nothing is sent again

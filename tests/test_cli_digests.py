@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.cli import newsroom
 from tests.conftest import SQLITE_ONLY, SmtpSink
 from tests.db import create_article, create_subscriber
-from tests.test_cli import newsroom
 from worker.settings import Settings
 from worker.store import newsletters
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.cli import newsroom
 from tests.conftest import SQLITE_ONLY
 from tests.db import create_article
-from tests.test_cli import newsroom
 from worker.settings import Settings
 from worker.store import newsletters
 

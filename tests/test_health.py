@@ -11,6 +11,7 @@ import pytest
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.cli import newsroom
 from tests.conftest import (
     BOTH_BROKERS,
     SQLITE_ONLY,
@@ -19,7 +20,6 @@ from tests.conftest import (
     start_worker,
     wait_until,
 )
-from tests.test_cli import newsroom
 from worker.celery_app import BEAT_HEARTBEAT_KEY, app, current_redis
 from worker.health import DEADLINE, CheckName, check
 from worker.settings import Settings, load_settings

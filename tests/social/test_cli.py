@@ -9,10 +9,10 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.cli import newsroom
 from tests.conftest import SQLITE_ONLY
 from tests.db import create_article
 from tests.social.conftest import timer
-from tests.test_cli import newsroom
 from worker.dispatch import plan_social_posts
 from worker.settings import Settings
 from worker.store import SocialPostStatus

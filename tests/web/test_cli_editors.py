@@ -6,8 +6,8 @@ import json
 
 import httpx
 
+from tests.cli import newsroom
 from tests.conftest import SQLITE_ONLY
-from tests.test_cli import newsroom
 
 pytestmark = SQLITE_ONLY
 

@@ -6,7 +6,7 @@ import json
 
 import httpx
 
-from tests.test_cli import newsroom
+from tests.cli import newsroom
 
 
 def test_the_route_and_the_command_give_the_same_report(

@@ -74,7 +74,10 @@ def worker(
             f"--concurrency={concurrency}",
             f"--queues={queues}",
             f"--hostname={hostname}",
+            # Gossip and mingle sync Celery's revoked-task lists between nodes; a cancel here
+            # is a database state every worker reads, and mingle costs each start a second.
             "--without-gossip",
+            "--without-mingle",
         ]
     )
 
