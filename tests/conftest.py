@@ -176,6 +176,17 @@ class SmtpSink:
     noop_reply: str = "250 OK"
     received_at: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    controller: Controller | None = None
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        """Close the port: connections are refused until start() (an SMTP server down)."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
 
     @property
     def url(self) -> str:
@@ -226,10 +237,9 @@ class SmtpSink:
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpSink]:
     sink = SmtpSink(port=free_port())
-    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
-    controller.start()
+    sink.start()
     yield sink
-    controller.stop()
+    sink.stop()
 
 
 # --- settings and a real worker -------------------------------------------------------

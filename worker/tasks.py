@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from celery import Task
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import social
@@ -123,13 +124,26 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
         log.warning("digest %s: batch revoked by the sweeper; it settles the rows", digest_id)
         return
     except TemporaryDeliveryError as exc:
-        if self.request.retries >= self.max_retries:
-            # only what was deferred in this last attempt: rows a pause gave back stay pending
-            failed = getattr(exc, "delivery_ids", delivery_ids)
+        # only what was deferred in this attempt: rows a pause gave back stay pending
+        deferred = getattr(exc, "delivery_ids", delivery_ids)
+        attempt = self.request.retries + 1
+        if attempt > self.max_retries:
             with sessions.begin() as session:
-                digests.fail_pending(session, failed, str(exc))
+                digests.fail_pending(session, deferred, str(exc))
+                digests.record_event(
+                    session,
+                    digest_id,
+                    f"{len(deferred)} messages failed after {attempt} attempts: {exc}",
+                )
         else:
-            raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+            countdown = backoff(self.request.retries)
+            _note(
+                sessions,
+                digest_id,
+                f"{len(deferred)} messages deferred ({exc}); attempt {attempt + 1} of "
+                f"{self.max_retries + 1} in {countdown} s",
+            )
+            raise self.retry(exc=exc, countdown=countdown) from exc
     else:
         if outcome.out_of_time:
             send_digest.delay(digest_id)  # the rows it gave back go out in new batches
@@ -146,6 +160,17 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
         )
     with sessions.begin() as session:
         digests.finish_if_done(session, digest_id)
+
+
+def _note(sessions: sessionmaker[Session], digest_id: int, message: str) -> None:
+    """An event for the digest's status; best effort, as the log line beside it: the
+    database may be the thing that is failing."""
+    log.warning("digest %s: %s", digest_id, message)
+    try:
+        with sessions.begin() as session:
+            digests.record_event(session, digest_id, message)
+    except SQLAlchemyError:
+        log.exception("digest %s: the event could not be recorded", digest_id)
 
 
 def _throttle(
@@ -189,7 +214,7 @@ def sweep_digests() -> dict[str, int]:
                 to_dispatch.append(digest.id)
     _resync_halt_flags(sessions)
     for digest_id in to_dispatch:
-        log.warning("digest %s stalled: dispatching its pending rows again", digest_id)
+        _note(sessions, digest_id, "no progress for a while: pending messages dispatched again")
         send_digest.delay(digest_id)
     return {**settled, "redispatched": len(to_dispatch)}
 

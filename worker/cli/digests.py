@@ -169,6 +169,10 @@ def _print_progress(current: DigestProgress) -> None:
     eta = current.eta_seconds
     console.print(f"  rate      {current.rate_per_second:.1f}/s")
     console.print(f"  eta       {'-' if eta is None else f'{eta:.0f}s'}")
+    if current.events:
+        console.print("what happened:")
+    for event in current.events:
+        console.print(f"  {event['at'][:19]}  {event['message']}", highlight=False, markup=False)
 
 
 def _list_latest(settings: Settings, as_json: bool) -> None:

@@ -29,9 +29,11 @@ def settle_dead_runs(
         settlement = read(client, token)
         with sessions.begin() as session:
             held = digests.held_by(session, token)
+            digest_id = digests.digest_of_run(session, token)
             if not settlement.journal_found:
                 digests.mark_unknown(session, token, held, "worker and its journal lost")
                 settled["unknown"] += len(held)
+                what = f"{len(held)} messages marked unknown (its journal was lost too)"
             else:
                 results = [(i, *settlement.results[i]) for i in held if i in settlement.results]
                 digests.apply_results(session, token, results)
@@ -42,6 +44,12 @@ def settle_dead_runs(
                 settled["results"] += len(results)
                 settled["unknown"] += len(in_flight)
                 settled["released"] += len(never)
+                what = (
+                    f"{len(results)} results recorded from its journal, {len(in_flight)} "
+                    f"in flight marked unknown, {len(never)} given back to send"
+                )
+            if digest_id is not None:
+                digests.record_event(session, digest_id, f"a batch's worker was lost: {what}")
         client.delete(journal_key(token))
         settled["runs"] += 1
         log.warning("settled dead batch run %s: %s", token, settled)

@@ -21,6 +21,8 @@ class Progress:
     rate_per_second: float
     created_at: datetime
     scheduled_at: datetime | None
+    # what delayed it, oldest first: retries, lost workers, stalls (see DigestEvent)
+    events: tuple[dict[str, str], ...] = ()
 
     @property
     def total(self) -> int:
@@ -51,6 +53,7 @@ class Progress:
             "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds),
             "created_at": self.created_at.isoformat(),
             "scheduled_at": self.scheduled_at.isoformat() if self.scheduled_at else None,
+            "events": list(self.events),
         }
 
 
@@ -67,4 +70,5 @@ def progress(session: Session, digest: Digest, *, now: datetime) -> Progress:
         rate_per_second=recent / window if window > 0 else 0.0,
         created_at=digest.created_at,
         scheduled_at=digest.scheduled_at,
+        events=tuple(event.as_dict() for event in digests.events(session, digest.id)),
     )

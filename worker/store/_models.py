@@ -261,6 +261,22 @@ class Digest(Base):
     __table_args__ = (UniqueConstraint("newsletter_id", "schedule_slot"),)
 
 
+class DigestEvent(Base):
+    """What happened to a digest on its way out that an operator should see in its status:
+    a batch deferred by the mail server or the database and retried, a stalled digest
+    dispatched again, rows a lost worker left behind and how they were settled."""
+
+    __tablename__ = "digest_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    digest_id: Mapped[int] = mapped_column(ForeignKey("digests.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    message: Mapped[str] = mapped_column(Text)
+
+    def as_dict(self) -> dict[str, str]:
+        return {"at": self.at.isoformat(), "message": self.message}
+
+
 class DeliveryStatus(enum.StrEnum):
     PENDING = "pending"
     SENDING = "sending"

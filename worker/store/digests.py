@@ -30,6 +30,7 @@ from worker.store._models import (
     Delivery,
     DeliveryStatus,
     Digest,
+    DigestEvent,
     DigestStatus,
     Newsletter,
     Subscriber,
@@ -341,6 +342,10 @@ def held_by(session: Session, token: str) -> list[int]:
     )
 
 
+def digest_of_run(session: Session, token: str) -> int | None:
+    return session.scalar(select(Delivery.digest_id).where(Delivery.claim_token == token).limit(1))
+
+
 def mark_unknown(session: Session, token: str, delivery_ids: Sequence[int], reason: str) -> None:
     """Rows whose message may or may not have left: never sent again."""
     if delivery_ids:
@@ -496,3 +501,18 @@ def due_queued(session: Session, now: datetime) -> list[int]:
             )
         )
     )
+
+
+def record_event(session: Session, digest_id: int, message: str) -> None:
+    session.add(DigestEvent(digest_id=digest_id, message=message))
+
+
+def events(session: Session, digest_id: int, limit: int = 10) -> list[DigestEvent]:
+    """The latest events, oldest first."""
+    latest = session.scalars(
+        select(DigestEvent)
+        .where(DigestEvent.digest_id == digest_id)
+        .order_by(DigestEvent.id.desc())
+        .limit(limit)
+    )
+    return list(latest)[::-1]

@@ -26,6 +26,7 @@ function show(progress) {
     field(name).textContent = progress[name];
   }
   field("eta_seconds").textContent = duration(progress.eta_seconds);
+  showEvents(progress.events);
   field("percent").textContent = `${percent}%`;
   const bar = document.getElementById("bar");
   bar.value = percent;
@@ -33,6 +34,21 @@ function show(progress) {
   for (const button of root.querySelectorAll("[data-action]")) {
     button.disabled = !applies[button.dataset.action].includes(progress.status);
   }
+}
+
+// Retries, lost workers and stalls, as text nodes (never markup from the server).
+function showEvents(events) {
+  if (!events.length) return;
+  field("events").replaceChildren(
+    ...events.map((event) => {
+      const item = document.createElement("li");
+      const time = document.createElement("time");
+      time.dateTime = event.at;
+      time.textContent = event.at.slice(11, 19);
+      item.append(time, ` ${event.message}`);
+      return item;
+    }),
+  );
 }
 
 async function poll() {

@@ -1,0 +1,83 @@
+"""Faults an operator meets, with real processes: a worker told to stop (SIGTERM) and a
+mail server that refuses connections for a minute. Each digest finishes with nobody sent
+twice and nobody skipped, and `newsroom digest status` says what happened."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.cli import newsroom
+from tests.conftest import SQLITE_ONLY, SmtpSink, start_worker, wait_until
+from tests.test_digest_delivery import FAST_RECOVERY, counts_of, seed, status_of
+from worker.dispatch import queue_digest
+from worker.settings import Settings
+from worker.store import DeliveryStatus, DigestStatus
+
+pytestmark = [SQLITE_ONLY, pytest.mark.newsroom_config(FAST_RECOVERY)]
+
+
+def test_sigterm_lets_a_worker_finish_the_batch_in_hand_and_stop(
+    settings_env: dict[str, str],
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    smtp_server: SmtpSink,
+    tmp_path: Path,
+) -> None:
+    emails = seed(settings, sessions, 60)  # six batches of ten, 25 messages a second
+    first = start_worker(settings_env, tmp_path / "first.log", concurrency=1)
+    digest_id, _ = queue_digest(settings, "la-matinale")
+    wait_until(lambda: len(smtp_server.messages) >= 15, why=first.log)
+    first.stop()  # SIGTERM, then wait for the process to exit
+    assert first.process.returncode == 0
+    stopped_at = len(smtp_server.messages)
+    # the batch it held went out whole; the others wait in the queue, untouched
+    assert stopped_at % 10 == 0, stopped_at
+    assert stopped_at < len(emails)
+    counts = counts_of(sessions, digest_id)
+    assert counts[DeliveryStatus.SENDING] == 0
+    assert counts[DeliveryStatus.SENT] == stopped_at
+    assert "Warm shutdown" in first.log.read_text()
+
+    second = start_worker(settings_env, tmp_path / "second.log")
+    wait_until(lambda: status_of(sessions, digest_id) is DigestStatus.SENT, why=second.log)
+    assert smtp_server.per_recipient() == dict.fromkeys(emails, 1)
+
+
+def test_a_mail_server_refusing_connections_for_a_minute_delays_the_digest_only(
+    settings_env: dict[str, str],
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    smtp_server: SmtpSink,
+    tmp_path: Path,
+) -> None:
+    emails = seed(settings, sessions, 30)
+    smtp_server.stop()  # connection refused, as from a relay being restarted
+    down_at = time.monotonic()
+    worker = start_worker(settings_env, tmp_path / "worker.log")
+    digest_id, _ = queue_digest(settings, "la-matinale")
+    wait_until(lambda: "deferred" in status_text(settings_env, digest_id), why=worker.log)
+    assert counts_of(sessions, digest_id)[DeliveryStatus.FAILED] == 0
+    time.sleep(max(0.0, 60 - (time.monotonic() - down_at)))
+    smtp_server.start()
+
+    # the batches come back on their own backoff (10 s, 20 s, 40 s after each refusal)
+    wait_until(
+        lambda: status_of(sessions, digest_id) is DigestStatus.SENT, timeout=60, why=worker.log
+    )
+    assert smtp_server.per_recipient() == dict.fromkeys(emails, 1)
+    counts = counts_of(sessions, digest_id)
+    assert counts[DeliveryStatus.SENT] == len(emails)
+    report = status_text(settings_env, digest_id)
+    assert "what happened:" in report
+    assert "messages deferred" in report
+    assert "Connection refused" in report or "connect" in report.lower()
+
+
+def status_text(env: dict[str, str], digest_id: int) -> str:
+    result = newsroom(env, "digest", "status", str(digest_id))
+    assert result.returncode == 0, result.stderr
+    return result.stdout
