@@ -17,13 +17,13 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import SmtpSink, WorkerProcess, unavailable, wait_until
+from tests.conftest import SQLITE_ONLY, SmtpSink, WorkerProcess, unavailable, wait_until
 from tests.web.conftest import EditorLogin
 from tests.web.test_pages import ACCOUNTS, TITLE, Seeded, seed
 from worker.settings import Settings
 from worker.store import social as social_posts
 
-pytestmark = pytest.mark.newsroom_config(ACCOUNTS)
+pytestmark = [SQLITE_ONLY, pytest.mark.newsroom_config(ACCOUNTS)]  # a browser: the UI
 TIMEOUT_MS = 15_000
 
 
