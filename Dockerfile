@@ -11,8 +11,9 @@ ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
 WORKDIR /app
 # The dependencies first, from pyproject.toml alone: editing the code does not reinstall them.
+# The `ops` extra (Flower) too: the flower service of docker-compose.yml runs this image.
 COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; print('\n'.join(p['dependencies'] + p['optional-dependencies']['ops']))" \
     > /tmp/requirements.txt \
     && /opt/venv/bin/pip install -r /tmp/requirements.txt
 COPY README.md ./

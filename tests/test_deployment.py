@@ -112,6 +112,21 @@ def test_one_beat_checked_by_its_lag_and_a_published_web_app(services: dict[str,
     assert "8025:8025" in services["mailpit"]["ports"]
 
 
+def test_flower_watches_the_broker_on_loopback_only(services: dict[str, Any]) -> None:
+    flowers = [name for name, service in services.items() if command(service)[:1] == ["flower"]]
+    assert flowers == ["flower"]
+    flower = services["flower"]
+    assert flower["image"] == services["web"]["image"]  # the image, .env and broker of all
+    assert flower["env_file"] == [".env"]
+    assert option(command(flower), "--address") == "0.0.0.0"  # noqa: S104  inside its container
+    # published on the host's loopback only: its API can shut workers down
+    assert flower["ports"] == ["127.0.0.1:5555:5555"]
+    assert "http://127.0.0.1:5555/healthcheck" in " ".join(flower["healthcheck"]["test"])
+    assert flower["depends_on"]["redis"]["condition"] == "service_healthy"
+    # basic auth comes from .env (env_file), never from this file
+    assert "FLOWER_BASIC_AUTH" not in flower.get("environment", {})
+
+
 def test_the_schema_is_migrated_once_before_any_process_starts(services: dict[str, Any]) -> None:
     migrations = [
         name for name, service in services.items() if command(service) == ["db", "upgrade"]

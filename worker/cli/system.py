@@ -1,7 +1,8 @@
-"""newsroom config, db, redis, worker, beat, web, health and demo: running the service."""
+"""newsroom config, db, redis, worker, beat, flower, web, health and demo: running the service."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 from typing import Annotated
@@ -12,8 +13,9 @@ from rich.markup import escape
 from worker import demo as demo_job
 from worker import health as health_checks
 from worker.celery_app import app as celery_app
-from worker.cli._common import console, prepared, settings_or_exit
+from worker.cli._common import console, errors, fail, prepared, settings_or_exit
 from worker.embedded_redis import EmbeddedRedis
+from worker.settings import _environment, mask_url
 from worker.store import upgrade
 
 config_cli = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
@@ -86,6 +88,33 @@ def beat(loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INF
     """Start Celery beat: schedules, the digest sweeper and the event sweeper."""
     prepared()
     celery_app.start(["beat", f"--loglevel={loglevel}"])
+
+
+def flower(
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 5555,
+    address: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+) -> None:
+    """Start Flower, Celery's monitoring web UI, on the configured broker. Basic auth comes
+    from FLOWER_BASIC_AUTH (user:password[,user:password]) in the environment or .env only:
+    an option would put the password in the process list and the shell history."""
+    if importlib.util.find_spec("flower") is None:
+        raise fail("Flower is not installed: pip install 'newsroom[ops]'", 2)
+    args = ["flower", f"--port={port}", f"--address={address}"]
+    # the same lookup as the settings: the environment wins over .env
+    basic_auth = _environment(None, None).get("FLOWER_BASIC_AUTH", "")
+    if basic_auth:
+        pairs = [entry.partition(":") for entry in basic_auth.split(",")]
+        if not all(user and password for user, _, password in pairs):
+            # Flower would silently refuse everyone; the value itself is never printed
+            raise fail("FLOWER_BASIC_AUTH: expected user:password[,user:password]", 2)
+        args.append(f"--basic_auth={basic_auth}")  # parsed in this process, not a command line
+    elif address not in ("127.0.0.1", "localhost", "::1"):
+        # anyone who reaches it can shut workers down and revoke tasks through its API
+        errors.print(f"warning: Flower on {address} without FLOWER_BASIC_AUTH", highlight=False)
+    prepared()
+    broker = mask_url(str(celery_app.conf.broker_url))  # set by prepared()
+    console.print(f"Flower on http://{address}:{port}, broker {broker}", highlight=False)
+    celery_app.start(args)
 
 
 def demo(
