@@ -37,7 +37,9 @@ TEST_CONFIG = Path(__file__).resolve().parent / "newsroom.test.toml"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+# One Redis database per pytest-xdist process (13, 14, ...): each test empties its own.
+_XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{13 + _XDIST_INDEX}")
 TEST_AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
@@ -146,13 +148,17 @@ def broker_url(request: pytest.FixtureRequest, redis_url: str) -> str:
 BOTH_BROKERS = pytest.mark.parametrize("broker_url", ["redis", "amqp"], indirect=True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """RabbitMQ runs on SQLite only: the broker and the database are independent, and the
-    end-to-end tests are the slow ones."""
+    end-to-end tests are the slow ones. The RabbitMQ tests share one virtual host and its
+    queues, so pytest-xdist runs them one after another in one process."""
     keep, drop = [], []
     for item in items:
         params = getattr(getattr(item, "callspec", None), "params", {})
         both = params.get("broker_url") == "amqp" and params.get("database_url") == "postgresql"
+        if params.get("broker_url") == "amqp":
+            item.add_marker(pytest.mark.xdist_group("rabbitmq"))
         (drop if both else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)

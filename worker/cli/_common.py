@@ -13,7 +13,9 @@ from worker.settings import ConfigError, Settings, get_settings
 from worker.store import newsletters, session_factory, upgrade
 
 console = Console()
-errors = Console(stderr=True)
+# Never hard-wrapped: a "FILE:LINE: reason" must stay one line for grep and editors, even
+# when standard error is not a terminal (rich would wrap at 80 columns).
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
