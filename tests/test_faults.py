@@ -1,25 +1,31 @@
-"""Faults an operator meets, with real processes: a worker told to stop (SIGTERM) and a
-mail server that refuses connections for a minute. Each digest finishes with nobody sent
-twice and nobody skipped, and `newsroom digest status` says what happened."""
+"""Faults an operator meets, with real processes: a worker told to stop (SIGTERM), a mail
+server that refuses connections for a minute, and the database out of reach for a few
+seconds. Each digest finishes with nobody sent twice and nobody skipped, and
+`newsroom digest status` says what happened."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.cli import newsroom
-from tests.conftest import SQLITE_ONLY, SmtpSink, start_worker, wait_until
+from tests.conftest import SQLITE_ONLY, SmtpSink, free_port, start_worker, wait_until
 from tests.test_digest_delivery import FAST_RECOVERY, counts_of, seed, status_of
 from worker.dispatch import queue_digest
 from worker.settings import Settings
 from worker.store import DeliveryStatus, DigestStatus
 
-pytestmark = [SQLITE_ONLY, pytest.mark.newsroom_config(FAST_RECOVERY)]
+pytestmark = pytest.mark.newsroom_config(FAST_RECOVERY)
 
 
+@SQLITE_ONLY
 def test_sigterm_lets_a_worker_finish_the_batch_in_hand_and_stop(
     settings_env: dict[str, str],
     settings: Settings,
@@ -47,6 +53,7 @@ def test_sigterm_lets_a_worker_finish_the_batch_in_hand_and_stop(
     assert smtp_server.per_recipient() == dict.fromkeys(emails, 1)
 
 
+@SQLITE_ONLY
 def test_a_mail_server_refusing_connections_for_a_minute_delays_the_digest_only(
     settings_env: dict[str, str],
     settings: Settings,
@@ -81,3 +88,87 @@ def status_text(env: dict[str, str], digest_id: int) -> str:
     result = newsroom(env, "digest", "status", str(digest_id))
     assert result.returncode == 0, result.stderr
     return result.stdout
+
+
+class TcpProxy:
+    """A TCP relay to ``target`` that the test can cut: ``cut()`` drops every connection
+    and refuses new ones, as a database host unplugged or restarting; ``restore()`` listens
+    again on the same port."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self.open: list[socket.socket] = []
+        self.lock = threading.Lock()
+        self.listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.create_server(("127.0.0.1", self.port), reuse_port=True)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        assert self.listener is not None
+        self.listener.close()
+        with self.lock:
+            for connection in self.open:
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self.open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            server = socket.create_connection(self.target)
+            with self.lock:
+                self.open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_database_out_of_reach_for_a_few_seconds_delays_the_digest_only(
+    settings_env: dict[str, str],
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    smtp_server: SmtpSink,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    emails = seed(settings, sessions, 60)
+    url = make_url(database_url)
+    proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+    # the worker and beat reach PostgreSQL through the proxy; the test, directly
+    through = {**settings_env, "DATABASE_URL": url.set(port=proxy.port).render_as_string(False)}
+    worker = start_worker(through, tmp_path / "worker.log")
+    start_worker(through, tmp_path / "beat.log", command="beat")
+    digest_id, _ = queue_digest(settings, "la-matinale")
+    wait_until(lambda: len(smtp_server.messages) >= 15, why=worker.log)
+    proxy.cut()
+    time.sleep(5)
+    proxy.restore()
+
+    wait_until(
+        lambda: status_of(sessions, digest_id) is DigestStatus.SENT, timeout=60, why=worker.log
+    )
+    received = smtp_server.per_recipient()
+    assert set(received.values()) == {1}, "somebody received two copies"
+    counts = counts_of(sessions, digest_id)
+    assert counts[DeliveryStatus.SENT] + counts[DeliveryStatus.UNKNOWN] == len(emails)
+    assert counts[DeliveryStatus.UNKNOWN] <= 2  # at most the messages in flight at the cut
+    assert len(received) >= len(emails) - 2
+    report = status_text(settings_env, digest_id)
+    assert "a batch stopped before recording its results" in report

@@ -49,7 +49,12 @@ def settle_dead_runs(
                     f"in flight marked unknown, {len(never)} given back to send"
                 )
             if digest_id is not None:
-                digests.record_event(session, digest_id, f"a batch's worker was lost: {what}")
+                digests.record_event(
+                    session,
+                    digest_id,
+                    f"a batch stopped before recording its results (its worker died, or lost "
+                    f"the database): {what}",
+                )
         client.delete(journal_key(token))
         settled["runs"] += 1
         log.warning("settled dead batch run %s: %s", token, settled)
