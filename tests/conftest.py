@@ -312,6 +312,7 @@ class WorkerProcess:
     process: subprocess.Popen[bytes]
     log: Path
     node: str = ""  # the worker's Celery node name (none for beat)
+    graceful_cleanup: bool = False
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no warm shutdown, no acknowledgement."""
@@ -319,10 +320,11 @@ class WorkerProcess:
         self.process.wait()
 
     def discard(self) -> None:
-        """Kill it if it still runs: a test's cleanup, without the seconds of a warm
-        shutdown (its database and Redis are reset before the next test)."""
+        """A test's cleanup. On Redis, a kill: the next test empties its database. On
+        RabbitMQ, whose queues outlive the test, a warm shutdown that hands back what
+        the worker held before the next test purges the queues."""
         if self.process.poll() is None:
-            self.kill()
+            self.stop() if self.graceful_cleanup else self.kill()
 
     def stop(self) -> None:
         """SIGTERM: a warm shutdown that finishes the message in hand."""
@@ -369,7 +371,7 @@ def start_worker(
         start_new_session=True,
     )
     ready = b"ready." if command == "worker" else b"beat: Starting..."
-    worker = WorkerProcess(process, log, node)
+    worker = WorkerProcess(process, log, node, env.get("CELERY_BROKER_URL", "").startswith("amqp"))
     _started.append(worker)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -15,6 +15,8 @@ from worker.dispatch import change_digest, queue_digest
 from worker.settings import Settings
 from worker.store import DeliveryStatus, DigestStatus, digests, newsletters, utcnow
 
+pytestmark = BOTH_BROKERS
+
 FAST_RECOVERY = """
 [delivery]
 batch_size = 10
@@ -97,7 +99,6 @@ def test_cancel_sends_nothing_more(
         change_digest(settings, digest_id, "resume")
 
 
-@BOTH_BROKERS  # RabbitMQ redelivers at once what a killed worker held; Redis does not
 @pytest.mark.newsroom_config(FAST_RECOVERY)
 def test_a_worker_killed_mid_digest_leaves_nobody_twice_and_nobody_skipped(
     settings_env: dict[str, str],

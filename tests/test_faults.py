@@ -16,13 +16,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.cli import newsroom
-from tests.conftest import SQLITE_ONLY, SmtpSink, free_port, start_worker, wait_until
+from tests.conftest import BOTH_BROKERS, SQLITE_ONLY, SmtpSink, free_port, start_worker, wait_until
 from tests.test_digest_delivery import FAST_RECOVERY, counts_of, seed, status_of
 from worker.dispatch import queue_digest
 from worker.settings import Settings
 from worker.store import DeliveryStatus, DigestStatus
 
-pytestmark = pytest.mark.newsroom_config(FAST_RECOVERY)
+pytestmark = [BOTH_BROKERS, pytest.mark.newsroom_config(FAST_RECOVERY)]
 
 
 @SQLITE_ONLY

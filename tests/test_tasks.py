@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import SmtpSink, WorkerProcess, wait_until
+from tests.conftest import BOTH_BROKERS, SmtpSink, WorkerProcess, wait_until
 from tests.db import create_article, create_subscriber
 from worker.articles import ArticleRecord, import_records
 from worker.celery_app import app as celery_app
@@ -41,6 +41,8 @@ from worker.store import (
 )
 from worker.subscribers import read_unsubscribe_token
 from worker.tasks import EVENT_GRACE
+
+pytestmark = BOTH_BROKERS
 
 RECORD = ArticleRecord(
     url="https://www.lequotidien.example/politique/budget",

@@ -18,6 +18,8 @@ from worker.settings import Settings
 from worker.store import SocialPostStatus, utcnow
 from worker.store import social as social_posts
 
+pytestmark = BOTH_BROKERS
+
 
 def plan(settings: Settings, sessions: sessionmaker[Session], numbers: range) -> list[int]:
     """The posts of articles numbered ``numbers``, planned as the worker would plan them."""
@@ -76,7 +78,6 @@ def test_a_post_fires_within_two_seconds_of_its_time_across_restarts(
         worker.discard()
 
 
-@BOTH_BROKERS  # RabbitMQ redelivers at once what a killed worker held; Redis does not
 @pytest.mark.newsroom_config(LIVE_X)
 def test_a_worker_killed_while_publishing_never_posts_twice(
     live_settings: Settings,

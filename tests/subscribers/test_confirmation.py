@@ -8,7 +8,7 @@ from email.message import EmailMessage
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import SQLITE_ONLY, SmtpSink, WorkerProcess, wait_until
+from tests.conftest import BOTH_BROKERS, SQLITE_ONLY, SmtpSink, WorkerProcess, wait_until
 from worker.delivery import backend_for
 from worker.dispatch import request_confirmation
 from worker.settings import Settings
@@ -135,6 +135,7 @@ def test_a_bounced_confirmation_suppresses_the_address(
     )
 
 
+@BOTH_BROKERS
 @SQLITE_ONLY
 def test_a_committed_request_reaches_the_worker_and_the_mailbox(
     settings: Settings,
