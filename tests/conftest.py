@@ -37,9 +37,13 @@ TEST_CONFIG = Path(__file__).resolve().parent / "newsroom.test.toml"
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
-# One Redis database per pytest-xdist process (13, 14, ...): each test empties its own.
+# One Redis database per pytest-xdist process (13, 14, ... from TEST_REDIS_URL's number):
+# each test empties its own.
+_REDIS_SERVER, _, _FIRST_DB = os.environ.get(
+    "TEST_REDIS_URL", "redis://127.0.0.1:6379/13"
+).rpartition("/")
 _XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:])
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", f"redis://127.0.0.1:6379/{13 + _XDIST_INDEX}")
+TEST_REDIS_URL = f"{_REDIS_SERVER}/{int(_FIRST_DB) + _XDIST_INDEX}"
 TEST_AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 
 
