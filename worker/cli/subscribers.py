@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from worker.cli._common import console, database_ready, fail, newsletter_or_exit, prepared
 from worker.dispatch import subscribe_rows
 from worker.settings import Settings
-from worker.store import Newsletter, SubscriptionStatus, newsletters, session_factory, subscribers
+from worker.store import SubscriptionStatus, newsletters, session_factory, subscribers
 from worker.subscribers import (
     EXPORT_COLUMNS,
     ImportReport,
@@ -74,7 +74,7 @@ def import_(
     except UnreadableFile as exc:
         raise fail(f"{file}: {exc}") from None
     with session_factory(settings.database_url).begin() as session:
-        target = _newsletter(session, slug)
+        target = newsletters.synced(session, slug)
         outcome = subscribe_rows(
             session, parsed.rows, target.id, confirmed=confirmed, detail=detail
         )
@@ -170,7 +170,7 @@ def add(
     except InvalidField as exc:
         raise fail(str(exc), 2) from None
     with session_factory(settings.database_url).begin() as session:
-        target = _newsletter(session, slug)
+        target = newsletters.synced(session, slug)
         outcome = subscribe_rows(
             session, [row], target.id, confirmed=confirmed, detail="newsroom subscribers add"
         )
@@ -195,7 +195,7 @@ def remove(
         subscriber = subscribers.get_by_email(session, _address(email))
         if subscriber is None:
             raise fail(f"no subscriber {email}")
-        unsubscribe(session, subscriber.id, _newsletter(session, slug).id if slug else None)
+        unsubscribe(session, subscriber.id, newsletters.synced(session, slug).id if slug else None)
     console.print(f"{subscriber.email} unsubscribed from {slug or 'every newsletter'}")
 
 
@@ -204,7 +204,7 @@ def counts(as_json: AsJson = False) -> None:
     """Subscriptions per newsletter and status."""
     settings = database_ready()
     with session_factory(settings.database_url).begin() as session:
-        ids = {slug: _newsletter(session, slug).id for slug in settings.file.newsletters}
+        ids = {slug: newsletters.synced(session, slug).id for slug in settings.file.newsletters}
         rows = counts_per_newsletter(session, ids)
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
@@ -257,12 +257,6 @@ def _detail(text: str) -> str:
     return detail
 
 
-def _newsletter(session: Session, slug: str) -> Newsletter:
-    found = newsletters.get_by_slug(session, slug)
-    assert found is not None  # synced by database_ready()
-    return found
-
-
 def _listing(
     session: Session,
     settings: Settings,
@@ -272,7 +266,7 @@ def _listing(
 ) -> Iterator[dict[str, str]]:
     newsletter_id = None
     if newsletter:
-        newsletter_id = _newsletter(session, newsletter_or_exit(settings, newsletter)).id
+        newsletter_id = newsletters.synced(session, newsletter_or_exit(settings, newsletter)).id
     return subscription_rows(session, newsletter_id=newsletter_id, status=status, limit=limit)
 
 

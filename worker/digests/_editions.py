@@ -59,9 +59,7 @@ def compose_edition(
     session: Session, slug: str, config: NewsletterConfig, *, now: datetime, timezone: str
 ) -> Edition:
     """The next edition as it would go out now, without writing anything."""
-    newsletter = newsletters.get_by_slug(session, slug)
-    if newsletter is None:
-        raise LookupError(f"newsletter {slug!r} is not in the database; run `newsroom db upgrade`")
+    newsletter = newsletters.synced(session, slug)
     previous = digests.previous(session, newsletter.id) if config.since_previous else None
     chosen = articles.for_digest(
         session,

@@ -24,3 +24,12 @@ def sync(session: Session, configured: Mapping[str, NewsletterConfig]) -> None:
 
 def get_by_slug(session: Session, slug: str) -> Newsletter | None:
     return session.scalar(select(Newsletter).where(Newsletter.slug == slug))
+
+
+def synced(session: Session, slug: str) -> Newsletter:
+    """A configured newsletter's row, which `db upgrade` and every command and app start
+    write from the configuration; a LookupError saying so if it is missing."""
+    found = get_by_slug(session, slug)
+    if found is None:
+        raise LookupError(f"newsletter {slug!r} is not in the database; run `newsroom db upgrade`")
+    return found

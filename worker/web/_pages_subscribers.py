@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, HTTPException, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from worker.store import SubscriptionStatus
 from worker.web import _api_subscribers as api
 from worker.web._api import SessionsDep, SettingsDep
 from worker.web._auth import Editor
@@ -18,7 +19,7 @@ from worker.web._pages import refused, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50
-STATUSES = ("pending", "confirmed", "unsubscribed", "bounced", "complained")
+STATUSES = tuple(status.value for status in SubscriptionStatus)
 
 
 @router.get("/subscribers", response_class=HTMLResponse)
@@ -39,7 +40,7 @@ def lists(
             settings,
             sessions,
             newsletter=newsletter or None,
-            status=chosen_status,  # type: ignore[arg-type]
+            status=SubscriptionStatus(chosen_status) if chosen_status else None,
             limit=PAGE_SIZE + 1,  # one more tells whether there is a next page
             offset=(page - 1) * PAGE_SIZE,
         )
