@@ -19,7 +19,7 @@ from tests.web.conftest import EditorLogin
 from worker.digests import GMAIL_CLIP_BYTES
 from worker.settings import Settings
 from worker.social import edited_text
-from worker.store import Digest, SocialAccountStatus, SocialPost, newsletters, utcnow
+from worker.store import Digest, SocialAccountStatus, SocialPost, digests, newsletters, utcnow
 from worker.store import social as social_posts
 from worker.web._auth import SESSION_COOKIE
 
@@ -189,7 +189,17 @@ def test_queueing_leads_to_the_progress_page(
     assert "Digest #1: La Matinale" in page.text
     assert '<progress id="bar"' in page.text
     assert '<dd data-field="total">3</dd>' in page.text
+    assert "Nothing unusual." in page.text
     assert web.get("/digests/999999").status_code == 404
+
+    # what delayed it, as the worker and the sweeper record it, on the page and in the API
+    with sessions.begin() as session:
+        digests.record_event(session, 1, "10 messages deferred (421 busy); attempt 2 of 9 in 10 s")
+    page = web.get(location)
+    assert "10 messages deferred (421 busy); attempt 2 of 9 in 10 s" in page.text
+    assert "Nothing unusual." not in page.text
+    (event,) = web.get("/api/digests/1").json()["events"]
+    assert event["message"] == "10 messages deferred (421 busy); attempt 2 of 9 in 10 s"
 
 
 def test_a_form_without_its_csrf_token_is_refused(
