@@ -6,7 +6,6 @@ and fails them under CI=true, so CI never passes by skipping.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import socket
@@ -25,6 +24,8 @@ import psycopg
 import pytest
 import redis
 from aiosmtpd.controller import Controller
+from amqp.exceptions import NotFound
+from kombu import Connection
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -135,17 +136,38 @@ def broker_url(request: pytest.FixtureRequest, redis_url: str) -> str:
     RabbitMQ, whose newsroom queues are emptied first so no earlier test's task arrives."""
     if getattr(request, "param", "redis") == "redis":
         return redis_url
-    from amqp.exceptions import NotFound
-    from kombu import Connection
-
     try:
         with Connection(TEST_AMQP_URL, connect_timeout=3) as connection:
             for queue in ("newsroom", "social"):
-                with connection.channel() as channel, contextlib.suppress(NotFound):
-                    channel.queue_purge(queue)  # NotFound: never declared, nothing to purge
+                if _declared_without_consumers(connection, queue):
+                    with connection.channel() as channel:
+                        channel.queue_purge(queue)
     except OSError as exc:
         unavailable(f"RabbitMQ at {TEST_AMQP_URL}: {exc}")
     return TEST_AMQP_URL
+
+
+def _declared_without_consumers(connection: Connection, queue: str) -> bool:
+    """Whether ``queue`` exists (else there is nothing to purge), once nobody consumes
+    from it. RabbitMQ's queues are shared by every test run on its virtual host: a worker
+    of another run would take this test's tasks and look for them in its own database. A
+    worker this process just stopped may take a moment to let go."""
+    deadline = time.monotonic() + 10
+    while True:
+        with connection.channel() as channel:
+            try:
+                consumers = channel.queue_declare(queue, passive=True).consumer_count
+            except NotFound:
+                return False
+        if consumers == 0:
+            return True
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"RabbitMQ queue {queue!r} at {TEST_AMQP_URL} has {consumers} consumer(s) "
+                "from outside this test: another test run or a stray newsroom worker on "
+                "the same virtual host; stop it (one RabbitMQ test run at a time)"
+            )
+        time.sleep(0.2)
 
 
 # Celery with both brokers, for the end-to-end modules: pytestmark = BOTH_BROKERS
