@@ -3,7 +3,8 @@
     .venv/bin/python bench/digest_send.py [--subscribers 100000] [--database-url URL]
 
 Everything is real and on this machine: Redis (REDIS_URL, default redis://127.0.0.1:6379/12,
-emptied first), the database (a temporary SQLite file unless --database-url), two
+emptied first), the database (a temporary SQLite file, or with --database-url a scratch
+database created on that PostgreSQL server for the run and dropped after it), two
 ``newsroom worker`` processes, and a lean SMTP sink on loopback whose own ceiling is
 measured first. It prints:
 
@@ -26,6 +27,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -34,8 +38,9 @@ from pathlib import Path
 
 import httpx
 import psutil
+import psycopg
 import redis
-from sqlalchemy import insert
+from sqlalchemy import insert, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -53,6 +58,7 @@ from worker.store import (  # noqa: E402
     Subscription,
     SubscriptionStatus,
     digests,
+    get_engine,
     newsletters,
     session_factory,
     upgrade,
@@ -226,7 +232,39 @@ def newsroom_end_to_end(
     """Seed a fresh database, start ``workers`` worker processes (one pool process each),
     queue the digest and time it to the last message the sink accepted."""
     data_dir = Path(tempfile.mkdtemp(prefix="newsroom-bench-"))
-    database_url = args.database_url or f"sqlite:///{data_dir / 'bench.db'}"
+    if args.database_url is None:
+        sqlite_url = f"sqlite:///{data_dir / 'bench.db'}"
+        return _end_to_end(sqlite_url, data_dir, args, port, sink, workers)
+    with scratch_postgresql(args.database_url) as database_url:
+        return _end_to_end(database_url, data_dir, args, port, sink, workers)
+
+
+@contextmanager
+def scratch_postgresql(server_url: str) -> Iterator[str]:
+    """A new empty database on the server of ``server_url``, dropped afterwards: each run
+    starts from nothing, and the database the user named is never written to."""
+    url = make_url(server_url)
+    name = f"newsroom_bench_{uuid.uuid4().hex[:8]}"
+    admin_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    scratch_url = url.set(database=name).render_as_string(hide_password=False)
+    try:
+        yield scratch_url
+    finally:
+        get_engine(scratch_url).dispose()
+        with psycopg.connect(admin_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _end_to_end(
+    database_url: str,
+    data_dir: Path,
+    args: argparse.Namespace,
+    port: int,
+    sink: Sink,
+    workers: int,
+) -> tuple[float, list]:
     env = {
         **os.environ,
         "NEWSROOM_DATA_DIR": str(data_dir),
