@@ -21,6 +21,7 @@ from tests.conftest import SQLITE_ONLY, SmtpSink, WorkerProcess, unavailable, wa
 from tests.web.conftest import EditorLogin
 from tests.web.test_pages import ACCOUNTS, TITLE, Seeded, seed
 from worker.settings import Settings
+from worker.store import digests
 from worker.store import social as social_posts
 
 pytestmark = [SQLITE_ONLY, pytest.mark.newsroom_config(ACCOUNTS)]  # a browser: the UI
@@ -124,6 +125,30 @@ def test_an_editor_previews_a_digest_queues_it_and_watches_it_go_out(
     latest = page.get_by_role("region", name="Latest digests")
     expect(latest.get_by_role("listitem").first).to_contain_text("la-matinale sent")
     snap("dashboard")
+
+
+def test_the_progress_page_shows_what_delays_a_digest_as_it_happens(
+    page: Page,
+    editor: EditorLogin,
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    snap: Callable[[str], None],
+) -> None:
+    seed(settings, sessions, subscribers=3)
+    log_in(page, editor, "/newsletters/la-matinale/preview")
+    page.get_by_role("button", name="Queue for every subscriber").click()  # no worker runs
+    page.wait_for_url(re.compile(r"/digests/\d+$"))
+    digest_id = int(page.url.rsplit("/", 1)[1])
+    happened = page.get_by_role("region", name="What happened")
+    expect(happened).to_contain_text("Nothing unusual.")
+
+    # recorded by a worker while the editor watches: the page's polling shows it, as text
+    message = "3 messages deferred (421 <busy>); attempt 2 of 9 in 10 s"
+    with sessions.begin() as session:
+        digests.record_event(session, digest_id, message)
+    expect(happened.get_by_role("listitem")).to_have_text(re.compile(re.escape(message)))
+    expect(happened).not_to_contain_text("Nothing unusual.")
+    snap("event")
 
 
 def test_an_x_post_over_the_limit_cannot_be_saved_until_it_fits(
