@@ -18,9 +18,11 @@ def hit(client: redis.Redis, key: str, limit: int, window_seconds: int) -> None:
     """Count one request for ``key``; raise RateLimited past ``limit`` in the window."""
     name = _KEY + key
     with client.pipeline() as pipe:
+        # the window starts with the first request; SET NX, not EXPIRE NX, which needs
+        # Redis 7 (the embedded server is 6.2)
+        pipe.set(name, 0, ex=window_seconds, nx=True)
         pipe.incr(name)
-        pipe.expire(name, window_seconds, nx=True)
         pipe.ttl(name)
-        count, _, ttl = pipe.execute()
+        _, count, ttl = pipe.execute()
     if count > limit:
         raise RateLimited(max(1, int(ttl)))
