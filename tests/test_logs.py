@@ -1,13 +1,23 @@
-"""Log lines: JSON when asked, tagged with what they concern, never with an address."""
+"""Log lines: JSON when asked, tagged with what they concern, never with an address or a
+signed link's token."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
+import httpx
 import pytest
 
-from worker.logs import configure, log_context, mask_addresses
+from tests.conftest import ROOT, SQLITE_ONLY, free_port, wait_until
+from worker.logs import configure, log_context, redact
+from worker.subscribers import preferences_token, unsubscribe_token
+
+SECRET = "test-secret-key"
 
 
 @pytest.fixture
@@ -19,7 +29,7 @@ def restore_logging() -> object:
     root.setLevel(level)
 
 
-def test_json_lines_carry_the_context_and_mask_addresses(
+def test_json_lines_carry_the_context_and_redact(
     restore_logging: object, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configure("INFO", "json")
@@ -51,7 +61,61 @@ def test_text_lines_name_the_context_too(
         ("to jean.dupont+news@lequotidien.fr", "to j***@lequotidien.fr"),
         ("two: a@b.org, zoé@exemple.fr", "two: a***@b.org, z***@exemple.fr"),
         ("no address: user@localhost", "no address: user@localhost"),
+        ("GET /preview?sent=claire%40lequotidien.fr", "GET /preview?sent=c***%40lequotidien.fr"),
+        (f"POST /unsubscribe/{unsubscribe_token(SECRET, 12, 3)}", "POST /unsubscribe/<token>"),
+        (f"GET /preferences/{preferences_token(SECRET, 12)} 200", "GET /preferences/<token> 200"),
+        ("task worker.tasks.redispatch_article_events_now", None),  # dotted, lowercase
+        ("ETag abcdefghijklmnopqrstuvwxyz0123456789", None),  # long, but no dotted parts
     ],
 )
-def test_addresses_are_masked(text: str, masked: str) -> None:
-    assert mask_addresses(text) == masked
+def test_addresses_and_tokens_are_redacted(text: str, masked: str | None) -> None:
+    assert redact(text) == (masked or text)
+
+
+@pytest.mark.parametrize("form", ["json", "text"])
+def test_tracebacks_are_redacted_too(
+    form: str, restore_logging: object, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure("INFO", form)
+    try:
+        raise ValueError("550 5.1.1 <camille.durand@example.org>: user unknown")
+    except ValueError:
+        logging.getLogger("worker.delivery").exception("batch failed")
+    printed = capsys.readouterr().err
+    assert "camille.durand" not in printed
+    assert "c***@example.org" in printed
+    assert "Traceback" in printed
+
+
+@SQLITE_ONLY
+def test_the_web_apps_access_log_shows_no_token(
+    settings_env: dict[str, str], tmp_path: Path
+) -> None:
+    port, log = free_port(), tmp_path / "web.log"
+    token = unsubscribe_token(SECRET, 12, 3)
+    with log.open("wb") as output:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "worker", "web", "--port", str(port)],
+            env={**os.environ, **settings_env, "LOG_LEVEL": "INFO"},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _listening(base), timeout=20, why=log)
+        httpx.get(f"{base}/unsubscribe/{token}")
+    finally:
+        web.terminate()
+        web.wait(10)
+    printed = log.read_text()
+    assert "GET /unsubscribe/<token> HTTP/1.1" in printed
+    assert token.rsplit(".", 1)[1] not in printed
+
+
+def _listening(base: str) -> bool:
+    try:
+        httpx.get(f"{base}/login")
+    except httpx.TransportError:
+        return False
+    return True

@@ -1,7 +1,9 @@
 """Logging for every newsroom process: plain lines for a terminal, JSON lines for a log
 pipeline (LOG_FORMAT=json). Each line carries the digest, batch or post it concerns (set
-per task, see celery_app), and no line carries a full email address: they are masked on
-the way out, whoever logged them, so a subscriber's address never reaches a log store."""
+per task, see celery_app), and no line carries a full email address or a signed link's
+token (an unsubscribe or preferences link works for whoever holds it): they are redacted on
+the way out, whoever logged them (uvicorn's access log and tracebacks included), so
+neither reaches a log store."""
 
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ from contextvars import ContextVar, Token
 from pythonjsonlogger.json import JsonFormatter
 
 _context: ContextVar[dict[str, object]] = ContextVar("newsroom_log_context", default={})  # noqa: B039
-# any local part and a domain with a dot, internationalized ones included
-_ADDRESS = re.compile(r"([\w.%+-])[\w.%+-]*@([\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})")
+# any local part and a domain with a dot, internationalized ones included; @ or, in a URL, %40
+_ADDRESS = re.compile(r"([\w.%+-])[\w.%+-]*(@|%40)([\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})")
+# itsdangerous: dot-separated parts ending in a signature of 27 or more base64url characters,
+# mixed case (which keeps long dotted lowercase names such as Celery task names)
+_TOKEN = re.compile(r"(?<![\w.-])[\w-]+(?:\.[\w-]+)*\.(?=[\w-]*[A-Z])(?=[\w-]*[a-z])[\w-]{27,}")
 
 
 @contextmanager
@@ -37,14 +42,18 @@ def unbind(token: Token[dict[str, object]]) -> None:
     _context.reset(token)
 
 
-def mask_addresses(text: str) -> str:
-    """camille@example.org -> c***@example.org: enough to tell domains apart, no more."""
-    return _ADDRESS.sub(r"\1***@\2", text)
+def redact(text: str) -> str:
+    """camille@example.org -> c***@example.org (enough to tell domains apart, no more), and
+    a signed token -> <token>."""
+    return _TOKEN.sub("<token>", _ADDRESS.sub(r"\1***\2\3", text))
 
 
 class _Context(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = mask_addresses(record.getMessage()), None
+        record.msg, record.args = redact(record.getMessage()), None
+        if record.exc_info:  # formatted here, redacted, and shown by either formatter
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
         ids = _context.get()
         for key, value in ids.items():
             setattr(record, key, value)

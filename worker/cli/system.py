@@ -139,7 +139,10 @@ def web(
 
     from worker.web import create_app
 
-    uvicorn.run(create_app(prepared()), host=host, port=port, proxy_headers=True)
+    # log_config=None: uvicorn's loggers (the access log with its paths) go through ours,
+    # which redacts the addresses and tokens in them
+    app = create_app(prepared())
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_config=None)
 
 
 def health(
