@@ -19,8 +19,17 @@ from tests.web.conftest import EditorLogin
 from worker.digests import GMAIL_CLIP_BYTES
 from worker.settings import Settings
 from worker.social import edited_text
-from worker.store import Digest, SocialAccountStatus, SocialPost, digests, newsletters, utcnow
+from worker.store import (
+    Digest,
+    SocialAccountStatus,
+    SocialPost,
+    digests,
+    editors,
+    newsletters,
+    utcnow,
+)
 from worker.store import social as social_posts
+from worker.web._api import person
 from worker.web._auth import SESSION_COOKIE
 
 # Two accounts in Paris time, next to tests/newsroom.test.toml's test_x (UTC).
@@ -168,6 +177,11 @@ def test_a_test_copy_goes_to_the_address_typed(
     assert "A test copy went to claire@lequotidien.example" in page.text
     [(recipients, message)] = smtp_server.messages
     assert recipients == ["claire@lequotidien.example"]
+    with sessions.begin() as session:
+        (entry,) = editors.audit_log(session, 10)
+        assert (entry.action, entry.target) == ("digest.test", "la-matinale")
+        # the person by a hash, never the address, which erasing them must not leave behind
+        assert entry.as_dict()["detail"] == {"to": person("claire@lequotidien.example")}
     assert "[TEST]" in message["Subject"]
 
     refused = web.post("/newsletters/la-matinale/test", data={"csrf": csrf, "to": "not an address"})

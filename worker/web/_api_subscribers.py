@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from worker.dispatch import subscribe_rows
 from worker.settings import Settings
-from worker.store import Newsletter, SubscriptionStatus, address_hash, newsletters, subscribers
+from worker.store import Newsletter, SubscriptionStatus, newsletters, subscribers
 from worker.subscribers import (
     ImportReport,
     InvalidField,
@@ -40,6 +40,7 @@ from worker.web._api import (
     SettingsDep,
     audit,
     known_newsletter,
+    person,
     refusals,
     valid_address,
 )
@@ -99,11 +100,6 @@ class Imported(BaseModel):
     duplicates: int
     rejected: int
     problems: list[ImportProblem]
-
-
-def _person(address: str) -> str:
-    """How the audit log names a person: no address, which an erasure must not leave."""
-    return f"subscriber {address_hash(address)[:16]}"
 
 
 def _newsletter_row(session: Session, settings: Settings, slug: str) -> Newsletter:
@@ -212,7 +208,7 @@ def add_subscriber(
     if outcome.already:
         status = "already subscribed"
     else:
-        audit(sessions, editor, "subscriber.add", _person(address), newsletter=body.newsletter)
+        audit(sessions, editor, "subscriber.add", person(address), newsletter=body.newsletter)
     return Added(email=address, newsletter=body.newsletter, status=status)
 
 
@@ -285,7 +281,7 @@ def remove(
             raise HTTPException(404, "email: no subscriber with this address")
         unsubscribe(session, subscriber.id, newsletter_id)
     scope = body.newsletter or "every newsletter"
-    audit(sessions, editor, "subscriber.remove", _person(address), newsletter=scope)
+    audit(sessions, editor, "subscriber.remove", person(address), newsletter=scope)
     return {"email": address, "unsubscribed_from": scope}
 
 
@@ -296,7 +292,7 @@ def export_person(body: Person, editor: Editor, sessions: SessionsDep) -> dict[s
     address = valid_address(body.email, "email")
     with sessions.begin() as session:
         data = export_data(session, address)
-    audit(sessions, editor, "subscriber.export-data", _person(address))
+    audit(sessions, editor, "subscriber.export-data", person(address))
     return data
 
 
@@ -307,5 +303,5 @@ def erase(body: Person, editor: Editor, sessions: SessionsDep) -> dict[str, Any]
     address = valid_address(body.email, "email")
     with sessions.begin() as session:
         erased = forget(session, address)
-    audit(sessions, editor, "subscriber.forget", _person(address), erased=erased)
+    audit(sessions, editor, "subscriber.forget", person(address), erased=erased)
     return {"email": address, "erased": erased}
