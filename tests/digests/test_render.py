@@ -41,7 +41,8 @@ def test_french_digest_is_localized_and_keeps_typography() -> None:
     assert "« Budget 2027 » : l’Assemblée adopte la première partie" in digest.html
     assert "Les députés ont voté à 289 voix contre 250. 🗳️" in digest.text
     assert "Se désabonner" in digest.html
-    assert "Vous recevez ce courriel car vous êtes abonné·e à La Matinale." in digest.text
+    # each sentence of the footer on its own line, as the template writes them
+    assert "Vous recevez ce courriel car vous êtes abonné·e à La Matinale.\nIl a été" in digest.text
     assert 'src="https://www.lequotidien.example/img/budget.jpg"' in digest.html
 
 

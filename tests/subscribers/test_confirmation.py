@@ -81,6 +81,7 @@ def test_the_email_arrives_in_the_newsletters_language_and_its_link_confirms(
     assert text.startswith("Bonjour Camille Martin,")
     assert "camille@example.org" in text
     assert "d’ici 7 jours" in text
+    assert re.search(r"jours\W*\r?\nhttps://news\.example/subscriptions/confirm\?token=", text)
     html = message.get_body(("html",)).get_content()
     assert "Je confirme mon abonnement" in html
     token = link_token(text)
