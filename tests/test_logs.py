@@ -119,3 +119,26 @@ def _listening(base: str) -> bool:
     except httpx.TransportError:
         return False
     return True
+
+
+def test_the_dispatchers_idle_ticks_stay_out_of_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from celery.app.trace import LOG_RECEIVED, LOG_SUCCESS
+
+    import worker.celery_app  # noqa: F401 - installs the filter
+
+    tick, sweep = "worker.tasks.dispatch_social_posts", "worker.tasks.sweep_social_posts"
+    beat = logging.getLogger("celery.beat")
+    received = logging.getLogger("celery.worker.strategy")
+    traced = logging.getLogger("celery.app.trace")
+    with caplog.at_level(logging.INFO):
+        beat.info("Scheduler: Sending due task %s (%s)", "dispatch-social-posts", tick)
+        received.info(LOG_RECEIVED, {"name": tick, "id": "1"})
+        traced.info(LOG_SUCCESS, {"name": tick, "id": "1", "runtime": 0.01, "return_value": "0"})
+        traced.info(LOG_SUCCESS, {"name": tick, "id": "2", "runtime": 0.01, "return_value": "2"})
+        beat.info("Scheduler: Sending due task %s (%s)", "sweep-social-posts", sweep)
+        received.info(LOG_RECEIVED, {"name": sweep, "id": "3"})
+    assert [record.getMessage() for record in caplog.records] == [
+        f"Task {tick}[2] succeeded in 0.01s: 2",
+        f"Scheduler: Sending due task sweep-social-posts ({sweep})",
+        f"Task {sweep}[3] received",
+    ]

@@ -9,6 +9,7 @@ event), never through Celery.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextvars import Token
 from functools import cache
@@ -159,6 +160,23 @@ def _untag_log_lines(task_id: str, **_: object) -> None:
     token = _log_tokens.pop(task_id, None)
     if token is not None:
         logs.unbind(token)
+
+
+# Beat's dispatcher ticks every second: its routine lines (sent, received, succeeded with
+# nothing queued) would be most of an INFO log. A tick that queues posts still shows.
+_TICK = "worker.tasks.dispatch_social_posts"
+
+
+class _QuietTicks(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, dict) and args.get("name") == _TICK:  # received, succeeded
+            return args.get("return_value", "0") != "0"
+        return not (isinstance(args, tuple) and _TICK in args)  # beat: sending due task
+
+
+for _logger in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_logger).addFilter(_QuietTicks())
 
 
 @beat_init.connect
