@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from worker.settings import NewsletterConfig
+from worker.digests import prepare_digest
+from worker.settings import NewsletterConfig, Settings
 from worker.store import (
     Article,
+    DigestStatus,
     Newsletter,
     Subscriber,
     SubscriptionStatus,
+    digests,
     newsletters,
     subscribers,
 )
@@ -54,3 +57,25 @@ def create_subscriber(
     if newsletter is not None:
         subscribers.subscribe(session, subscriber, newsletter, status)
     return subscriber
+
+
+def sending_batch(
+    settings: Settings, sessions: sessionmaker[Session], *, readers: int
+) -> tuple[int, list[int]]:
+    """A sending digest of la-matinale with one article and ``readers`` subscribers."""
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        create_article(session)
+        for n in range(readers):
+            create_subscriber(session, f"s{n}@example.org", matinale)
+        digest, _ = prepare_digest(
+            session,
+            "la-matinale",
+            settings.file.newsletters["la-matinale"],
+            now=datetime(2026, 11, 24, 7, tzinfo=UTC),
+            timezone="Europe/Paris",
+        )
+        digests.set_status(session, digest, DigestStatus.SENDING)
+        (batch,) = list(digests.pending_batches(session, digest.id, 500))
+        return digest.id, batch

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import BOTH_BROKERS, SmtpSink, WorkerProcess, wait_until
-from tests.db import create_article, create_subscriber
+from tests.db import create_article, create_subscriber, sending_batch
 from worker.articles import ArticleRecord, import_records
 from worker.celery_app import app as celery_app
 from worker.celery_app import current_redis
@@ -26,7 +26,6 @@ from worker.delivery import (
     send_batch,
     throttle,
 )
-from worker.digests import prepare_digest
 from worker.dispatch import announce_article, queue_digest
 from worker.settings import Settings
 from worker.store import (
@@ -148,7 +147,7 @@ def test_digest_reaches_each_confirmed_subscriber_once(
 def test_a_batch_sent_again_sends_nothing_twice(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
 ) -> None:
-    digest_id, batch = sending_batch(settings, sessions, subscribers=5)
+    digest_id, batch = sending_batch(settings, sessions, readers=5)
 
     first = send_batch(
         sessions, settings, SmtpBackend(smtp_server.url), current_redis(), digest_id, batch
@@ -196,7 +195,7 @@ def test_beat_starts_and_schedules_the_event_sweeper(
 def test_a_deferred_recipient_does_not_hold_up_the_rest_of_the_batch(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
 ) -> None:
-    digest_id, batch = sending_batch(settings, sessions, subscribers=4)
+    digest_id, batch = sending_batch(settings, sessions, readers=4)
     smtp_server.refuse["s0@example.org"] = "452 4.2.2 Mailbox full, try later"
 
     with pytest.raises(TemporaryDeliveryError, match="1 deferred, first: 452"):
@@ -213,32 +212,10 @@ def test_a_deferred_recipient_does_not_hold_up_the_rest_of_the_batch(
     assert set(smtp_server.per_recipient().values()) == {1}
 
 
-def sending_batch(
-    settings: Settings, sessions: sessionmaker[Session], *, subscribers: int
-) -> tuple[int, list[int]]:
-    """A sending digest of la-matinale with one article and ``subscribers`` readers."""
-    with sessions.begin() as session:
-        newsletters.sync(session, settings.file.newsletters)
-        matinale = newsletters.get_by_slug(session, "la-matinale")
-        create_article(session)
-        for n in range(subscribers):
-            create_subscriber(session, f"s{n}@example.org", matinale)
-        digest, _ = prepare_digest(
-            session,
-            "la-matinale",
-            settings.file.newsletters["la-matinale"],
-            now=datetime(2026, 11, 24, 7, tzinfo=UTC),
-            timezone="Europe/Paris",
-        )
-        digests.set_status(session, digest, DigestStatus.SENDING)
-        (batch,) = list(digests.pending_batches(session, digest.id, 500))
-        return digest.id, batch
-
-
 def test_a_slow_batch_hands_over_what_it_could_not_send_in_time(
     settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
 ) -> None:
-    digest_id, batch = sending_batch(settings, sessions, subscribers=6)
+    digest_id, batch = sending_batch(settings, sessions, readers=6)
     limiter = RateLimiter(current_redis(), f"newsroom:rate:test:{uuid.uuid4()}", 2)
     outcome = send_batch(
         sessions,

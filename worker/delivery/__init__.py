@@ -19,6 +19,7 @@ from worker.delivery._rate import RateLimiter, throttle
 from worker.delivery._recovery import settle_dead_runs
 from worker.delivery._send import (
     BatchOutcome,
+    NewsletterNotConfigured,
     SuppressedAddress,
     address,
     backend_for,
@@ -37,6 +38,7 @@ __all__ = [
     "DkimSigner",
     "EmailBackend",
     "FileBackend",
+    "NewsletterNotConfigured",
     "Outgoing",
     "PermanentDeliveryError",
     "RateLimiter",

@@ -104,21 +104,27 @@ def send_batch(
     journal = Journal(
         redis_client, token, digest_id, alive_seconds=settings.file.delivery.stale_claim_seconds
     )
-    with sessions.begin() as session:
-        digest = digests.get(session, digest_id)
-        if digest is None or digest.status is not DigestStatus.SENDING:
-            journal.close()
-            outcome.skipped = len(delivery_ids)
-            return outcome
-        newsletter = digest.newsletter
-        layout = digest_message(
-            settings,
-            newsletter,
-            RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text),
-        )
-        digests.skip_unsubscribed(session, digest.newsletter_id, delivery_ids)
-        claimed = digests.claim_batch(session, digest_id, delivery_ids, token)
-        recipients = digests.recipients(session, claimed)
+    try:
+        with sessions.begin() as session:
+            digest = digests.get(session, digest_id)
+            if digest is None or digest.status is not DigestStatus.SENDING:
+                journal.close()
+                outcome.skipped = len(delivery_ids)
+                return outcome
+            newsletter = digest.newsletter
+            layout = digest_message(
+                settings,
+                newsletter,
+                RenderedDigest(subject=digest.subject, html=digest.html, text=digest.text),
+            )
+            digests.skip_unsubscribed(session, digest.newsletter_id, delivery_ids)
+            claimed = digests.claim_batch(session, digest_id, delivery_ids, token)
+            recipients = digests.recipients(session, claimed)
+    except BaseException:
+        # the connection goes back; the journal stays (it expires) in case the claim was
+        # committed after all, for the sweeper to settle from
+        journal.close(keep=True)
+        raise
     outcome.skipped = len(delivery_ids) - len(claimed)
     ledger = _Ledger(sessions.kw["bind"], token, newsletter.id, digest_id, claimed)
     last: tuple[int, str, str] | None = None
@@ -236,11 +242,21 @@ def _deliver(
     return delivery_id, DeliveryStatus.SENT.value, message.message_id
 
 
+class NewsletterNotConfigured(TemporaryDeliveryError):
+    """A newsletter added to the configuration after this worker started: retried, so the
+    batch goes out once the workers are restarted, and shown in the digest's events."""
+
+
 def digest_message(
     settings: Settings, newsletter: Newsletter, rendered: RenderedDigest
 ) -> DigestMessage:
     """The digest's message, laid out once for a whole batch."""
-    config = settings.file.newsletters[newsletter.slug]
+    config = settings.file.newsletters.get(newsletter.slug)
+    if config is None:
+        raise NewsletterNotConfigured(
+            f"newsletter {newsletter.slug!r} is not in this worker's configuration "
+            "(restart the workers after changing it)"
+        )
     return DigestMessage(
         rendered,
         sender=config.sender,
