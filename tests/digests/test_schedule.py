@@ -8,7 +8,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import TEST_CONFIG, environment
 from tests.db import create_article, create_subscriber
-from worker.digests import latest_slot, next_slot, queue_scheduled
+from worker.digests import (
+    GMAIL_CLIP_BYTES,
+    latest_slot,
+    next_slot,
+    prepare_digest,
+    queue_scheduled,
+)
 from worker.settings import ScheduleConfig, Settings, load_settings
 from worker.store import DigestStatus, digests, newsletters
 
@@ -88,3 +94,35 @@ def test_a_slot_missed_for_too_long_is_not_sent(
         create_article(session)
     late = datetime(2026, 11, 24, 9, tzinfo=UTC)  # two hours after 07:00 in Paris
     assert queue_scheduled(sessions, settings, now=late) == []
+
+
+def test_an_edition_gmail_would_clip_is_skipped_for_an_editor_and_blocks_nothing(
+    tmp_path, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    settings = scheduled_settings(tmp_path, database_url)
+    slot = datetime(2026, 11, 24, 6, tzinfo=UTC)
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        create_subscriber(session, "camille@example.org", matinale)
+        for n in range(1, 6):
+            long = "Un long résumé. " * (GMAIL_CLIP_BYTES // 60)
+            create_article(session, n, summary=long, published_at=slot - timedelta(hours=n))
+        create_article(session, 9, language="en", published_at=slot - timedelta(hours=1))
+        # queued by an editor for this morning: the clipped edition must not hold it up
+        (waiting, _) = prepare_digest(
+            session,
+            "morning-briefing",
+            settings.file.newsletters["morning-briefing"],
+            now=slot,
+            timezone="Europe/Paris",
+            scheduled_at=slot,
+            force=True,
+        )
+        waiting_id = waiting.id
+
+    assert queue_scheduled(sessions, settings, now=slot + timedelta(minutes=1)) == [waiting_id]
+    with sessions.begin() as session:
+        skipped = next(d for d in digests.latest(session) if d.id != waiting_id)
+        assert skipped.status is DigestStatus.SKIPPED
+        assert "over Gmail's 102 KB clipping limit" in skipped.subject

@@ -16,7 +16,7 @@ from croniter import croniter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from worker.digests._editions import NothingToSend, prepare_digest
+from worker.digests._editions import DigestTooLarge, NothingToSend, prepare_digest
 from worker.settings import ScheduleConfig, Settings
 from worker.store import digests, newsletters
 
@@ -68,6 +68,11 @@ def queue_scheduled(
                 except NothingToSend as exc:
                     digests.record_skipped(session, newsletter, slot, str(exc))
                     log.info("scheduled digest skipped: %s", exc)
+                    continue
+                except DigestTooLarge as exc:
+                    # a clipped email hides its unsubscribe link: an editor decides
+                    digests.record_skipped(session, newsletter, slot, str(exc))
+                    log.warning("scheduled digest skipped: %s", exc)
                     continue
                 log.info("digest %s (%s) queued for %s subscribers", digest.id, slug, recipients)
         except IntegrityError:
