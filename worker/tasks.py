@@ -38,7 +38,7 @@ from worker.dispatch import plan_social_posts
 from worker.settings import Settings, get_settings
 from worker.store import DigestStatus, digests, session_factory, utcnow
 from worker.store import articles as article_store
-from worker.subscribers.confirmation import send_confirmation_email
+from worker.subscribers.confirmation import send_confirmation_batch
 
 log = logging.getLogger(__name__)
 
@@ -275,19 +275,9 @@ def send_confirmations(self: Task, subscriber_ids: list[int], newsletter_ids: li
     """Email the double opt-in links of a batch over one connection; the addresses whose
     server said "later" are tried again, alone, with backoff. Returns how many were sent."""
     settings = get_settings()
-    sessions = _sessions()
-    backend = backend_for(settings)
-    sent, deferred = 0, []
-    with backend:
-        for subscriber_id in subscriber_ids:
-            try:
-                sent += bool(
-                    send_confirmation_email(
-                        sessions, settings, backend, subscriber_id, newsletter_ids
-                    )
-                )
-            except TemporaryDeliveryError:
-                deferred.append(subscriber_id)
+    sent, deferred = send_confirmation_batch(
+        _sessions(), settings, backend_for(settings), subscriber_ids, newsletter_ids
+    )
     if deferred and self.request.retries < self.max_retries:
         raise self.retry(args=[deferred, newsletter_ids], countdown=backoff(self.request.retries))
     if deferred:

@@ -26,7 +26,7 @@ from worker.subscribers import (
     read_unsubscribe_token,
     request_subscription,
 )
-from worker.subscribers.confirmation import send_confirmation_email
+from worker.subscribers.confirmation import send_confirmation_batch, send_confirmation_email
 
 
 def ask(
@@ -163,3 +163,30 @@ def test_a_committed_request_reaches_the_worker_and_the_mailbox(
         request.subscriber_id,
         request.newsletter_ids,
     )
+
+
+def test_a_batch_defers_whom_the_server_put_off_and_everyone_when_it_is_down(
+    settings: Settings, sessions: sessionmaker[Session], smtp_server: SmtpSink
+) -> None:
+    requests = [
+        ask(settings, sessions, "la-matinale", email=f"{name}@example.org")
+        for name in ("ana", "later", "refused", "zoe")
+    ]
+    ids = [request.subscriber_id for request in requests]
+    newsletter_ids = requests[0].newsletter_ids
+    smtp_server.refuse["later@example.org"] = "450 4.2.1 mailbox busy"
+    smtp_server.reject_data["refused@example.org"] = "550 5.7.1 content rejected"
+
+    sent, deferred = send_confirmation_batch(
+        sessions, settings, backend_for(settings), ids, newsletter_ids
+    )
+    assert (sent, deferred) == (2, [ids[1]])  # refused for its content: not worth a retry
+    assert sorted(r for rs, _ in smtp_server.messages for r in rs) == [
+        "ana@example.org",
+        "zoe@example.org",
+    ]
+
+    smtp_server.stop()  # no connection at all: the whole batch waits, nothing is lost
+    assert send_confirmation_batch(
+        sessions, settings, backend_for(settings), ids[1:2], newsletter_ids
+    ) == (0, ids[1:2])

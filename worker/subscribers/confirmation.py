@@ -17,8 +17,12 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker.delivery import (
+    ConnectionFailedError,
     EmailBackend,
     PermanentDeliveryError,
+    RejectedMessageError,
+    TemporaryDeliveryError,
+    UncertainDeliveryError,
     address,
     digest_message,
     signer_for,
@@ -47,6 +51,41 @@ def render_confirmation(*, language: str, newsletter_titles: list[str], url: str
             "valid_days": CONFIRM_MAX_AGE.days,
         },
     )
+
+
+def send_confirmation_batch(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    backend: EmailBackend,
+    subscriber_ids: list[int],
+    newsletter_ids: list[int],
+) -> tuple[int, list[int]]:
+    """Send a batch's confirmations over one connection; returns how many were sent and
+    the subscribers to try again later: those whose server said "later" and, when no
+    connection can be made, everyone not reached yet. A message lost in flight or refused
+    for its content is not retried (a second email would be no better)."""
+    sent, deferred = 0, []
+    remaining = list(subscriber_ids)
+    try:
+        with backend:
+            while remaining:
+                subscriber_id = remaining[0]
+                try:
+                    sent += bool(
+                        send_confirmation_email(
+                            sessions, settings, backend, subscriber_id, newsletter_ids
+                        )
+                    )
+                except ConnectionFailedError:
+                    raise
+                except TemporaryDeliveryError:
+                    deferred.append(subscriber_id)
+                except (UncertainDeliveryError, RejectedMessageError) as exc:
+                    log.warning("subscriber %s: confirmation not retried: %s", subscriber_id, exc)
+                remaining.pop(0)
+    except ConnectionFailedError as exc:
+        log.warning("confirmations: %s; %s to try again", exc, len(remaining))
+    return sent, deferred + remaining
 
 
 def send_confirmation_email(
