@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -32,14 +32,16 @@ class NewsroomCollector(Collector):
         self.sessions = sessions
 
     def collect(self) -> Iterator[Metric]:
-        messages = CounterMetricFamily(
+        # Gauges, not counters: a message moves from pending to sent (and an erasure
+        # deletes rows), so a status's count can fall; use delta(), not rate().
+        messages = GaugeMetricFamily(
             "newsroom_messages",
-            "Digest messages by newsletter and outcome (sent, failed, bounced, unknown...).",
+            "Digest messages now in each status, by newsletter (sent, failed, pending...).",
             labels=["newsletter", "status"],
         )
-        posts = CounterMetricFamily(
+        posts = GaugeMetricFamily(
             "newsroom_social_posts",
-            "Social posts by platform and status (published, failed, unconfirmed...).",
+            "Social posts now in each status, by platform (published, failed, planned...).",
             labels=["platform", "status"],
         )
         duration = GaugeMetricFamily(

@@ -55,9 +55,9 @@ def test_metrics_count_messages_posts_and_queues(
 
     found = samples(web)
     sent = (("newsletter", "la-matinale"), ("status", DeliveryStatus.SENT.value))
-    assert found["newsroom_messages_total", sent] == 3
+    assert found["newsroom_messages", sent] == 3
     published = (("platform", "twitter"), ("status", "published"))
-    assert found["newsroom_social_posts_total", published] == 1
+    assert found["newsroom_social_posts", published] == 1
     assert found["newsroom_digest_send_seconds", (("newsletter", "la-matinale"),)] == 42
     assert found["newsroom_queue_depth", (("queue", "newsroom"),)] == 0
     assert found["newsroom_queue_depth", (("queue", "social"),)] == 0
