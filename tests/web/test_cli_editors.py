@@ -1,4 +1,5 @@
-"""newsroom editors, run as processes: an editor, a token that the API accepts, revoking it."""
+"""newsroom editors, run as processes: an editor, a token that the API accepts, revoking
+it, deactivating the editor."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import httpx
 
 from tests.cli import newsroom
 from tests.conftest import SQLITE_ONLY
+from tests.web.conftest import EditorLogin
+from tests.web.test_pages import log_in
 
 pytestmark = SQLITE_ONLY
 
@@ -40,3 +43,27 @@ def test_an_editor_gets_a_token_the_api_accepts_until_it_is_revoked(
     audit = json.loads(newsroom(env, "editors", "audit", "--json").stdout)
     assert [entry["action"] for entry in audit] == ["token.revoke", "token.add", "editor.add"]
     assert token not in json.dumps(audit)  # the token itself is never recorded
+
+
+def test_a_deactivated_editor_loses_their_session_and_tokens_until_activated(
+    settings_env: dict[str, str], web: httpx.Client, editor: EditorLogin
+) -> None:
+    log_in(web, editor)
+    token = {"Authorization": f"Bearer {editor.token}"}
+    assert web.get("/").status_code == 200
+    assert web.get("/api/newsletters", headers=token).status_code == 200
+
+    deactivated = newsroom(settings_env, "editors", "deactivate", editor.email)
+    assert deactivated.returncode == 0, deactivated.stderr
+    assert web.get("/").status_code == 303  # back to the login page
+    assert web.get("/api/newsletters", headers=token).status_code == 401
+    refused = web.post("/login", data={"email": editor.email, "password": editor.password})
+    assert refused.status_code != 303
+
+    assert newsroom(settings_env, "editors", "activate", editor.email).returncode == 0
+    assert web.get("/api/newsletters", headers=token).status_code == 200
+    assert web.get("/").status_code == 303  # the old session stays ended
+    log_in(web, editor)
+    assert web.get("/").status_code == 200
+    audit = json.loads(newsroom(settings_env, "editors", "audit", "--json").stdout)
+    assert [entry["action"] for entry in audit[:2]] == ["editor.activate", "editor.deactivate"]

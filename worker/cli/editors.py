@@ -69,6 +69,28 @@ def revoke(
     console.print(f"{revoked} token(s) revoked")
 
 
+@cli.command()
+def deactivate(email: str) -> None:
+    """Take an editor's access away: their sessions end at their next request, their API
+    tokens stop working; the audit log keeps what they did."""
+    _set_active(email, active=False)
+
+
+@cli.command()
+def activate(email: str) -> None:
+    """Give a deactivated editor their access back (their unrevoked tokens work again)."""
+    _set_active(email, active=True)
+
+
+def _set_active(email: str, *, active: bool) -> None:
+    settings = database_ready()
+    with session_factory(settings.database_url).begin() as session:
+        editor = _editor_or_exit(session, email)
+        editor.active = active
+        editors.record(session, "cli", "editor.activate" if active else "editor.deactivate", email)
+    console.print(f"editor {email} {'activated' if active else 'deactivated'}")
+
+
 def _editor_or_exit(session: Session, email: str) -> Editor:
     editor = editors.get_by_email(session, email.strip().lower())
     if editor is None:

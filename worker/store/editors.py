@@ -15,6 +15,11 @@ def get_by_email(session: Session, email: str) -> Editor | None:
     return session.scalar(select(Editor).where(Editor.email == email))
 
 
+def is_active(session: Session, editor_id: int) -> bool:
+    editor = session.get(Editor, editor_id)
+    return editor is not None and editor.active
+
+
 def add(session: Session, email: str, name: str, password_hash: str) -> Editor:
     editor = Editor(email=email, name=name, password_hash=password_hash)
     session.add(editor)

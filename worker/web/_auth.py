@@ -1,7 +1,8 @@
 """Who is asking: an editor's login session (pages) or an API token (scripts).
 
 Sessions live in Redis under a random id carried by an HttpOnly, SameSite=Lax cookie
-(Secure when the app is served over https), and end after 12 hours or at logout. A session
+(Secure when the app is served over https), and end after 12 hours, at logout, or when
+the editor is deactivated. A session
 also holds a CSRF token that every form and every cookie-authenticated API mutation must
 send back; a bearer token carries no ambient authority, so it needs none. Login attempts
 are rate limited per client address.
@@ -18,6 +19,8 @@ from typing import Annotated
 import redis
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import State
 
 from worker.editors import check_nobodys_password, check_password, token_hash
 from worker.store import editors
@@ -82,23 +85,39 @@ def login(
 async def current_actor(request: Request) -> Actor:
     """The editor behind the request; raises LoginRequired, or 403 on a missing CSRF token
     for a mutation made with a session cookie."""
-    state = request.app.state
-    authorization = request.headers.get("authorization", "")
+    actor = await run_in_threadpool(  # the database and Redis calls must not block the loop
+        _actor,
+        request.app.state,
+        request.headers.get("authorization", ""),
+        request.cookies.get(SESSION_COOKIE),
+    )
+    if actor.csrf is not None and request.method not in SAFE_METHODS:
+        sent = request.headers.get("x-csrf-token")
+        if sent is None and "form" in request.headers.get("content-type", ""):
+            sent = str((await request.form()).get("csrf", ""))
+        if not sent or not hmac.compare_digest(sent.encode(), actor.csrf.encode()):
+            raise HTTPException(403, "missing or wrong CSRF token")
+    return actor
+
+
+def _actor(state: State, authorization: str, session_id: str | None) -> Actor:
+    """From an API token, or from a session whose editor is still active (a deactivated
+    editor's sessions end at their next request, not when they expire)."""
     if authorization.lower().startswith("bearer "):
         with state.sessions.begin() as session:
             token = editors.token_by_hash(session, token_hash(authorization[7:].strip()))
             if token is None:
                 raise HTTPException(401, "invalid or revoked API token")
             return Actor(token.editor_id, f"token:{token.name} ({token.editor.email})", None)
-    actor = session_actor(state.redis(), request.cookies.get(SESSION_COOKIE))
+    client = state.redis()
+    actor = session_actor(client, session_id)
     if actor is None:
         raise LoginRequired
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get("x-csrf-token")
-        if sent is None and "form" in request.headers.get("content-type", ""):
-            sent = str((await request.form()).get("csrf", ""))
-        if not sent or not hmac.compare_digest(sent.encode(), (actor.csrf or "").encode()):
-            raise HTTPException(403, "missing or wrong CSRF token")
+    with state.sessions.begin() as session:
+        active = editors.is_active(session, actor.editor_id)
+    if not active:
+        end_session(client, session_id)
+        raise LoginRequired
     return actor
 
 
