@@ -206,9 +206,20 @@ def test_tampered_and_foreign_tokens_get_a_clear_page_and_change_nothing(
     assert status_of(sessions, "reader@example.org", "la-matinale") is SubscriptionStatus.CONFIRMED
 
 
-def test_public_pages_are_rate_limited_per_client(
-    web: httpx.Client, synced: dict[str, int]
+def test_public_pages_are_rate_limited_per_client_but_not_valid_one_clicks(
+    web: httpx.Client, settings: Settings, synced: dict[str, int], sessions: sessionmaker[Session]
 ) -> None:
+    with sessions.begin() as session:
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        reader_id = create_subscriber(session, "reader@example.org", matinale).id
     codes = [web.get("/subscribe").status_code for _ in range(31)]
     assert codes[:30] == [200] * 30
     assert codes[30] == 429
+    # a mailbox provider's address sends many readers' one-clicks: a valid one always works
+    token = unsubscribe_token(settings.secret_key, reader_id, synced["la-matinale"])
+    one_click = {"List-Unsubscribe": "One-Click"}
+    assert web.post(f"/unsubscribe/{token}", data=one_click).status_code == 200
+    assert status_of(sessions, "reader@example.org", "la-matinale") is (
+        SubscriptionStatus.UNSUBSCRIBED
+    )
+    assert web.post(f"/unsubscribe/{token[:-3]}abc", data=one_click).status_code == 429
