@@ -7,6 +7,7 @@ import re
 
 import httpx
 import pytest
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import SmtpSink, WorkerProcess, wait_until
@@ -223,3 +224,18 @@ def test_public_pages_are_rate_limited_per_client_but_not_valid_one_clicks(
         SubscriptionStatus.UNSUBSCRIBED
     )
     assert web.post(f"/unsubscribe/{token[:-3]}abc", data=one_click).status_code == 429
+
+
+def test_the_form_sends_one_address_three_requests_a_day_whoever_asks(
+    web: httpx.Client, settings: Settings, synced: dict[str, int]
+) -> None:
+    def ask() -> httpx.Response:
+        _, csrf = open_form(web, "/subscribe")
+        form = {"email": "victim@example.org", "newsletter": "la-matinale", "csrf": csrf}
+        return web.post("/subscribe", data=form)
+
+    answers = [ask() for _ in range(5)]
+    assert {response.status_code for response in answers} == {200}
+    assert len({re.sub(r'name="csrf" value="[^"]+"', "", a.text) for a in answers}) == 1
+    queued = redis.Redis.from_url(settings.redis_url).lrange("newsroom", 0, -1)
+    assert len(queued) == 3  # one confirmation email per request, up to the day's three

@@ -2,8 +2,9 @@
 a signed link that expires (see _tokens), in the newsletter's language through the same
 templates, catalogs and message builder as the digests.
 
-The message carries the newsletter's List-Unsubscribe header like any digest: someone
-who never asked can stop further requests for that address with one click.
+The message carries the newsletter's List-Unsubscribe header like any digest, so someone
+who never asked can leave with one click; the form sends one address at most three
+requests a day (see worker.web._public), so it cannot be used to flood an inbox.
 
 This module stands outside the package's front door (worker/subscribers/__init__.py):
 it builds on worker.digests and worker.delivery, which themselves import the package's

@@ -23,7 +23,13 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from worker.digests import translations
 from worker.dispatch import request_confirmation
 from worker.settings import Settings
-from worker.store import ConsentSource, Newsletter, SubscriptionStatus, newsletters
+from worker.store import (
+    ConsentSource,
+    Newsletter,
+    SubscriptionStatus,
+    address_hash,
+    newsletters,
+)
 from worker.store import subscribers as subscriber_store
 from worker.subscribers import (
     ExpiredToken,
@@ -40,7 +46,7 @@ from worker.subscribers import (
     unsubscribe,
     update_preferences,
 )
-from worker.web._limits import hit
+from worker.web._limits import RateLimited, hit
 
 
 def _page_refusal(description: str) -> dict[str, Any]:
@@ -70,6 +76,9 @@ FORM_MAX_AGE = 2 * 3600
 CONSENT_TEXT_VERSION = "2026-11"
 # Public requests per client address: enough for people, too few for a script.
 PUBLIC_LIMIT, PUBLIC_WINDOW_SECONDS = 30, 600
+# Confirmation emails the form sends one address per day, whoever asks from wherever: the
+# form cannot be used to flood somebody's inbox.
+REQUESTS_PER_ADDRESS, ADDRESS_WINDOW_SECONDS = 3, 24 * 3600
 
 
 def _limit(request: Request) -> None:
@@ -170,6 +179,11 @@ def subscribe(
         address = normalize_address(email)
     except InvalidAddress as exc:
         return _notice(request, "invalid_address", status_code=422, detail=str(exc))
+    try:
+        key = f"subscribe:{address_hash(address)}"
+        hit(state.redis(), key, REQUESTS_PER_ADDRESS, ADDRESS_WINDOW_SECONDS)
+    except RateLimited:
+        return _notice(request, "check_inbox")  # the same answer, and nothing sent
     with state.sessions.begin() as session:
         chosen = [n for n in _configured(request, session) if n.slug in set(newsletter)]
         if not chosen:
