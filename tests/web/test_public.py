@@ -179,6 +179,8 @@ def test_one_click_unsubscribe_as_mailbox_providers_send_it(
         data={"newsletter": "morning-briefing", "language": "en", "csrf": csrf},
     )
     assert saved.status_code == 200
+    assert "Your choices are saved" in saved.text  # in the language just chosen
+    assert 'value="en" selected' in web.get(preferences.group(1)).text
     assert status_of(sessions, "reader@example.org", "morning-briefing") is (
         SubscriptionStatus.CONFIRMED
     )

@@ -57,5 +57,5 @@ def settle_dead_runs(
                 )
         client.delete(journal_key(token))
         settled["runs"] += 1
-        log.warning("settled dead batch run %s: %s", token, settled)
+        log.warning("settled dead batch run %s of digest %s: %s", token, digest_id, what)
     return settled

@@ -305,7 +305,7 @@ def preferences_page(request: Request, token: str) -> Response:
         token=token,
         newsletters=choices,
         active=active,
-        subscriber_language=language,
+        language=language,
     )
 
 
@@ -334,7 +334,9 @@ def save_preferences(
             )
         except InvalidField as exc:
             return _notice(request, "invalid_field", status_code=422, detail=str(exc))
-    return _notice(request, "preferences_saved")
+        saved = subscriber_store.get(session, subscriber_id)
+        language = (saved.language if saved else "") or "fr"
+    return _notice(request, "preferences_saved", language=language)
 
 
 def _unsubscribe_target(request: Request, token: str) -> tuple[int, Newsletter] | None:
