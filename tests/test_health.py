@@ -21,6 +21,7 @@ from tests.conftest import (
     wait_until,
 )
 from worker.celery_app import BEAT_HEARTBEAT_KEY, app, current_redis
+from worker.embedded_redis import EmbeddedRedis
 from worker.health import DEADLINE, CheckName, check
 from worker.settings import Settings, load_settings
 from worker.store import SocialAccountStatus, social
@@ -142,3 +143,16 @@ def test_a_dead_broker_fails_fast_and_is_named(settings_env: dict[str, str]) -> 
     assert "Connection refused" in report.checks[CheckName.BROKER].detail
     assert report.checks[CheckName.DATABASE].ok
     assert report.checks[CheckName.REDIS].ok
+
+
+@on_postgresql
+def test_the_embedded_redis_is_checked_not_started(settings_env: dict[str, str]) -> None:
+    embedded = {
+        k: v for k, v in settings_env.items() if k not in ("REDIS_URL", "CELERY_BROKER_URL")
+    }
+    settings = load_settings(embedded)
+    assert settings.embedded_redis
+    report = check(settings, only=[CheckName.REDIS, CheckName.BROKER])
+    assert not report.checks[CheckName.REDIS].ok
+    assert not report.checks[CheckName.BROKER].ok
+    assert not EmbeddedRedis(settings.data_dir).is_running()

@@ -26,7 +26,8 @@ from kombu import Connection
 from redis import Redis
 from sqlalchemy import text
 
-from worker.celery_app import BEAT_HEARTBEAT_KEY, app, redis_client, redis_url
+from worker.celery_app import BEAT_HEARTBEAT_KEY, app, redis_client
+from worker.embedded_redis import EmbeddedRedis
 from worker.settings import Settings, mask_url
 from worker.store import SocialAccountStatus, session_factory, social
 
@@ -86,7 +87,9 @@ def check(settings: Settings, only: Collection[CheckName] = (), node: str | None
     it answers: a worker container's own healthcheck, which must not fail because another
     worker is down.
     """
-    redis = redis_url(settings)
+    # the embedded server's address, never started here: a check that started it would
+    # always find it up
+    redis = settings.redis_url or EmbeddedRedis(settings.data_dir).url
     broker = settings.broker_url or redis
     probes: dict[CheckName, Callable[[], Check]] = {
         CheckName.DATABASE: lambda: _database(settings.database_url),
