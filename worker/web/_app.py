@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
 from worker.articles import import_records, parse_json
 from worker.celery_app import connect, current_redis
@@ -133,33 +134,14 @@ def create_app(settings: Settings) -> FastAPI:
         """The CMS pushes a published or updated article, signed with WEBHOOK_SECRET
         (see the README). The same article twice is one article."""
         body = await request.body()
-        try:
-            verify(
-                request.app.state.settings.webhook_secret,
-                x_newsroom_timestamp,
-                x_newsroom_signature,
-                body,
-                client,
-            )
-        except WebhookRefused as exc:
-            return JSONResponse({"detail": str(exc)}, status_code=401)
-        parsed = parse_json(body, source="webhook")
-        if parsed.errors:
-            errors = [str(error) for error in parsed.errors]
-            return JSONResponse({"detail": "invalid article", "errors": errors}, 422)
-        with sessions.begin() as session:
-            summary = import_records(
-                session, parsed.records, source="webhook", announce=announce_article
-            )
-        status = 422 if summary.rejected else 200
-        return JSONResponse(
-            {
-                "imported": summary.imported,
-                "updated": summary.updated,
-                "unchanged": summary.unchanged,
-                "rejected": [str(error) for error in summary.rejected],
-            },
-            status_code=status,
+        return await run_in_threadpool(  # database and Redis calls: off the event loop
+            _import_pushed,
+            request.app.state.settings,
+            sessions,
+            client,
+            body,
+            x_newsroom_timestamp,
+            x_newsroom_signature,
         )
 
     @app.get(
@@ -238,3 +220,36 @@ def _sessions(request: Request) -> sessionmaker[Session]:
 
 def _redis(request: Request) -> redis.Redis:
     return current_redis()
+
+
+def _import_pushed(
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    client: redis.Redis,
+    body: bytes,
+    timestamp: str | None,
+    signature: str | None,
+) -> JSONResponse:
+    """The webhook's work once the body is read: check the signature, import, answer."""
+    try:
+        verify(settings.webhook_secret, timestamp, signature, body, client)
+    except WebhookRefused as exc:
+        return JSONResponse({"detail": str(exc)}, status_code=401)
+    parsed = parse_json(body, source="webhook")
+    if parsed.errors:
+        errors = [str(error) for error in parsed.errors]
+        return JSONResponse({"detail": "invalid article", "errors": errors}, 422)
+    with sessions.begin() as session:
+        summary = import_records(
+            session, parsed.records, source="webhook", announce=announce_article
+        )
+    status = 422 if summary.rejected else 200
+    return JSONResponse(
+        {
+            "imported": summary.imported,
+            "updated": summary.updated,
+            "unchanged": summary.unchanged,
+            "rejected": [str(error) for error in summary.rejected],
+        },
+        status_code=status,
+    )
