@@ -43,11 +43,13 @@ def test_weekdays_only() -> None:
     assert latest_slot(weekdays, sunday) == datetime(2026, 11, 27, 11, 30, tzinfo=UTC)
 
 
-def scheduled_settings(tmp_path, database_url: str) -> Settings:
+def scheduled_settings(
+    tmp_path, database_url: str, cron: str = "0 7 * * *", timezone: str = "Europe/Paris"
+) -> Settings:
     config = tmp_path / "scheduled.toml"
     config.write_text(
         TEST_CONFIG.read_text()
-        + '\n[newsletters.la-matinale.schedule]\ncron = "0 7 * * *"\ntimezone = "Europe/Paris"\n'
+        + f'\n[newsletters.la-matinale.schedule]\ncron = "{cron}"\ntimezone = "{timezone}"\n'
     )
     return load_settings(
         environment(tmp_path, NEWSROOM_CONFIG=str(config), DATABASE_URL=database_url)
@@ -126,3 +128,21 @@ def test_an_edition_gmail_would_clip_is_skipped_for_an_editor_and_blocks_nothing
         skipped = next(d for d in digests.latest(session) if d.id != waiting_id)
         assert skipped.status is DigestStatus.SKIPPED
         assert "over Gmail's 102 KB clipping limit" in skipped.subject
+
+
+def test_an_edition_is_dated_by_the_papers_time_zone_whatever_the_schedules(
+    tmp_path, database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    # 23:00 in New York on the 24th is 05:00 in Paris on the 25th: the paper's date
+    settings = scheduled_settings(tmp_path, database_url, "0 23 * * *", "America/New_York")
+    slot = datetime(2026, 11, 25, 4, tzinfo=UTC)
+    with sessions.begin() as session:
+        newsletters.sync(session, settings.file.newsletters)
+        matinale = newsletters.get_by_slug(session, "la-matinale")
+        create_subscriber(session, "camille@example.org", matinale)
+        create_article(session, published_at=slot - timedelta(hours=1))
+    (digest_id,) = queue_scheduled(sessions, settings, now=slot + timedelta(minutes=1))
+    with sessions.begin() as session:
+        digest = digests.get(session, digest_id)
+        assert digest is not None
+        assert digest.subject == "La Matinale – mercredi 25 novembre 2026"

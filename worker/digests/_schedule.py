@@ -61,7 +61,7 @@ def queue_scheduled(
                         slug,
                         config,
                         now=now,
-                        timezone=config.schedule.timezone,
+                        timezone=settings.file.site.timezone,  # the paper's date
                         scheduled_at=slot,
                         schedule_slot=slot,
                     )
