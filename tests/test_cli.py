@@ -27,7 +27,7 @@ def test_config_check_prints_the_configuration_with_secrets_masked(tmp_path: Pat
 
 def test_invalid_configuration_fails_at_start_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    config.write_text('[site]\nbase_url = "https://x.example"\ntimezon = "UTC"\n')
+    config.write_text('# the paper\n[site]\ntimezon = "UTC"\n')
     result = newsroom_process(
         environment(tmp_path, NEWSROOM_CONFIG=str(config)), "articles", "list"
     )

@@ -70,14 +70,10 @@ class _Strict(BaseModel):
 
 
 class SiteConfig(_Strict):
-    name: str = "newsroom"
-    base_url: str = "http://localhost:8000"
-    timezone: str = "UTC"
+    """The news site: its time zone dates the editions and reads editors' times. (Links in
+    emails point at PUBLIC_BASE_URL, where newsroom's own pages are served.)"""
 
-    @field_validator("base_url")
-    @classmethod
-    def _check_url(cls, value: str) -> str:
-        return _http_url(value)
+    timezone: str = "UTC"
 
     @field_validator("timezone")
     @classmethod

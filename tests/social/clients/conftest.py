@@ -66,7 +66,7 @@ SHORT_TIMEOUT = 0.5
 def load(tmp_path: Path, api_url: str) -> Settings:
     """Settings as a worker would load them, every platform's API at ``api_url``."""
     config = tmp_path / "newsroom.toml"
-    config.write_text('[site]\nname = "Le Quotidien"\n' + ACCOUNTS, encoding="utf-8")
+    config.write_text('[site]\ntimezone = "Europe/Paris"\n' + ACCOUNTS, encoding="utf-8")
     secrets = {f"SOCIAL_TEST_X_{name}": value for name, value in X_SECRETS.items()}
     return load_settings(
         environment(
