@@ -1,8 +1,11 @@
-"""A digest's recipients honour the suppression list, when queued and when sent."""
+"""A digest's recipients honour the suppression list, when queued and when sent; its last
+activity, by which the sweeper tells a stalled digest from a slow one."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.db import create_newsletter, create_subscriber
@@ -14,6 +17,7 @@ from worker.store import (
     address_hash,
     digests,
     subscribers,
+    utcnow,
 )
 
 
@@ -66,3 +70,26 @@ def test_suppressed_addresses_get_no_ledger_row_and_leave_a_queued_digest(
             "clean@example.org": DeliveryStatus.PENDING,
             "later@example.org": DeliveryStatus.SKIPPED,
         }
+
+
+def test_a_slow_batch_shows_activity_by_what_it_sends_not_only_by_its_claim(
+    sessions: sessionmaker[Session],
+) -> None:
+    now = utcnow()
+    with sessions.begin() as session:
+        matinale = create_newsletter(session)
+        for n in range(2):
+            create_subscriber(session, f"r{n}@example.org", matinale)
+        digest = digests.create(session, matinale, subject="S", html="", text="", article_ids=[])
+        digests.add_deliveries(session, digest)
+        digest.started_at = now - timedelta(minutes=20)
+        assert digests.last_activity(session, digest) == digest.started_at
+        # claimed 7 minutes ago by a rate-limited batch, which sent one a minute ago
+        session.execute(update(Delivery).values(claimed_at=now - timedelta(minutes=7)))
+        first = session.scalars(select(Delivery.id)).first()
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id == first)
+            .values(status=DeliveryStatus.SENT, sent_at=now - timedelta(minutes=1))
+        )
+        assert digests.last_activity(session, digest) == now - timedelta(minutes=1)

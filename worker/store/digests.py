@@ -449,11 +449,15 @@ def in_status(session: Session, status: DigestStatus) -> Sequence[Digest]:
 
 
 def last_activity(session: Session, digest: Digest) -> datetime | None:
-    """When a row of the digest was last claimed (or the digest started)."""
-    claimed = session.scalar(
-        select(func.max(Delivery.claimed_at)).where(Delivery.digest_id == digest.id)
-    )
-    return claimed or digest.started_at
+    """When a row of the digest was last claimed or sent (or the digest started): a batch
+    slowed by the rate limit claims once, then records what it sent as it goes."""
+    claimed, sent = session.execute(
+        select(func.max(Delivery.claimed_at), func.max(Delivery.sent_at)).where(
+            Delivery.digest_id == digest.id
+        )
+    ).one()
+    latest = [moment for moment in (claimed, sent, digest.started_at) if moment is not None]
+    return max(latest, default=None)
 
 
 def sent_since(session: Session, digest_id: int, since: datetime) -> int:
