@@ -256,10 +256,17 @@ def test_stale_runs_are_found_by_their_claim_age(sessions: sessionmaker[Session]
 def test_articles_for_digest_follow_the_selection_rules(sessions: sessionmaker[Session]) -> None:
     base = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
     with sessions.begin() as session:
-        create_article(session, 1, published_at=base, section="politique", tags=["Budget"])
-        create_article(session, 2, published_at=base + timedelta(hours=1), tags=["sport"])
-        create_article(session, 3, published_at=base + timedelta(hours=2), section="monde")
-        create_article(session, 4, published_at=base + timedelta(hours=3), language="en")
+
+        def at(hours: float) -> dict[str, datetime]:  # published and imported then
+            return {
+                "published_at": base + timedelta(hours=hours),
+                "created_at": base + timedelta(hours=hours),
+            }
+
+        create_article(session, 1, **at(0), section="politique", tags=["Budget"])
+        create_article(session, 2, **at(1), tags=["sport"])
+        create_article(session, 3, **at(2), section="monde")
+        create_article(session, 4, **at(3), language="en")
 
         def pick(**rules: object) -> list[str]:
             found = articles.for_digest(
@@ -283,6 +290,12 @@ def test_articles_for_digest_follow_the_selection_rules(sessions: sessionmaker[S
         assert pick(sections=["monde"], tags=["sport"]) == ["3", "2"]
         assert pick(since=base + timedelta(minutes=30)) == ["3", "2"]
         assert pick(language="en") == ["4"]
+        # sent by the CMS after the previous edition but dated before it, or not dated:
+        # news to the readers all the same, placed by when it arrived if undated
+        create_article(session, 5, published_at=base, created_at=base + timedelta(hours=4))
+        create_article(session, 6, published_at=None, created_at=base + timedelta(hours=5))
+        assert pick(since=base + timedelta(hours=3)) == ["6", "5"]
+        assert pick() == ["6", "3", "2", "1", "5"]  # a tie goes to the first imported
 
 
 def test_article_delete_cascades_to_events(sessions: sessionmaker[Session]) -> None:

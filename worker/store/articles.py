@@ -46,17 +46,20 @@ def for_digest(
     newest_first: bool,
     limit: int,
 ) -> list[Article]:
-    """The articles of an edition. Tags live in a JSON list, so they are matched here rather
-    than in SQL, over a stream of candidates that stops at ``limit``."""
-    order = Article.published_at.desc() if newest_first else Article.published_at.asc()
+    """The articles of an edition: those published, or first imported, after ``since`` (an
+    article the CMS sent late, dated before the previous edition, is still news to the
+    readers; one with no date counts from its import). Tags live in a JSON list, so they
+    are matched here rather than in SQL, over a stream of candidates that stops at
+    ``limit``."""
+    when = func.coalesce(Article.published_at, Article.created_at)
     query = (
         select(Article)
-        .where(_language_is(language), Article.published_at.is_not(None))
-        .order_by(order, Article.id)
+        .where(_language_is(language))
+        .order_by(when.desc() if newest_first else when.asc(), Article.id)
         .execution_options(yield_per=200)
     )
     if since is not None:
-        query = query.where(Article.published_at > since)
+        query = query.where((Article.published_at > since) | (Article.created_at > since))
     if sections and not tags:
         query = query.where(Article.section.in_(sections))
     wanted_tags = {t.casefold() for t in tags}
