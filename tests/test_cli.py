@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,6 +91,8 @@ def test_demo_runs_end_to_end_twice_on_embedded_defaults(tmp_path: Path) -> None
     # two French articles, one post each for the three French sample accounts
     assert "social posts planned: 6 (publisher: dry-run)" in first.stdout
     assert "post 1   quotidien_x" in first.stdout
+    command = Path(sys.executable).parent / "newsroom"
+    assert f"  {command} social preview ARTICLE" in first.stdout.splitlines()  # copyable
     assert not EmbeddedRedis(tmp_path / "data").is_running()
 
     second = newsroom_process(env, "demo", timeout=240)

@@ -114,10 +114,9 @@ def run(settings: Settings, samples: Path, *, console: Console, timeout: float =
     console.print(f"The database is {mask_url(settings.database_url)}.")
     console.print(f"The worker's log is {worker_log}.")
     command = Path(sys.executable).parent / "newsroom"
-    console.print(
-        f"Next: `{command} articles list`, `{command} digest status ID`, "
-        f"`{command} social queue`, `{command} social preview ARTICLE`."
-    )
+    console.print("Next, one command a line:")
+    for then in ("articles list", "digest status ID", "social queue", "social preview ARTICLE"):
+        console.print(f"  {command} {then}", soft_wrap=True, highlight=False)  # whole: copyable
     return report
 
 
