@@ -79,6 +79,12 @@ def test_preview_shows_every_post_with_its_time_and_xs_cost(
     assert result.returncode == 0, result.stderr
     assert "fr_x (twitter) · not planned yet" in result.stdout
     assert "0.200 USD" in result.stdout
+    # an article no account speaks: said so, not an empty answer
+    with sessions.begin() as session:
+        german = create_article(session, 2, language="de").id
+    nobody = newsroom(settings_env, "social", "preview", str(german))
+    assert nobody.returncode == 0, nobody.stderr
+    assert "no post: no account posts articles in 'de'" in nobody.stdout
 
 
 def test_an_unknown_article_is_named(settings_env: dict[str, str], settings: Settings) -> None:

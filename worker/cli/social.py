@@ -50,6 +50,10 @@ def preview(
                     )
                 )
         social.add_day_totals(settings, session, rows)
+        language = found.language
+    if not rows and not as_json:
+        console.print(f"no post: no account posts articles in {language!r}")
+        return
     _print_posts(rows, as_json)
 
 
