@@ -58,16 +58,22 @@ class Progress:
 
 
 def progress(session: Session, digest: Digest, *, now: datetime) -> Progress:
-    """Rate over the last minute (or since the start, when more recent)."""
-    since = max(now - RATE_WINDOW, digest.started_at or now)
-    window = (now - since).total_seconds()
-    recent = digests.sent_since(session, digest.id, since) if window > 0 else 0
+    """Rate over the last minute (or since the start, when more recent); once the digest
+    finished, over its whole send, which a last minute of nothing would hide."""
+    counts = digests.counts(session, digest.id)
+    if digest.finished_at is not None and digest.started_at is not None:
+        window = (digest.finished_at - digest.started_at).total_seconds()
+        sent = counts[DeliveryStatus.SENT]
+    else:
+        since = max(now - RATE_WINDOW, digest.started_at or now)
+        window = (now - since).total_seconds()
+        sent = digests.sent_since(session, digest.id, since) if window > 0 else 0
     return Progress(
         digest_id=digest.id,
         newsletter=digest.newsletter.slug,
         status=digest.status,
-        counts=digests.counts(session, digest.id),
-        rate_per_second=recent / window if window > 0 else 0.0,
+        counts=counts,
+        rate_per_second=sent / window if window > 0 else 0.0,
         created_at=digest.created_at,
         scheduled_at=digest.scheduled_at,
         events=tuple(event.as_dict() for event in digests.events(session, digest.id)),
