@@ -6,6 +6,7 @@ and fails them under CI=true, so CI never passes by skipping.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -162,10 +163,15 @@ def _declared_without_consumers(connection: Connection, queue: str) -> bool:
         if consumers == 0:
             return True
         if time.monotonic() > deadline:
+            running = subprocess.run(
+                ["ps", "-eo", "pid,ppid,etimes,args"], capture_output=True, text=True
+            ).stdout.splitlines()
+            workers = "\n".join(line for line in running if "-m worker" in line)
             pytest.fail(
                 f"RabbitMQ queue {queue!r} at {TEST_AMQP_URL} has {consumers} consumer(s) "
                 "from outside this test: another test run or a stray newsroom worker on "
-                "the same virtual host; stop it (one RabbitMQ test run at a time)"
+                "the same virtual host; stop it (one RabbitMQ test run at a time). "
+                f"Worker processes here:\n{workers or '(none)'}"
             )
         time.sleep(0.2)
 
@@ -342,7 +348,8 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no warm shutdown, no acknowledgement."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # the group may be gone already
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
 
     def discard(self) -> None:
@@ -353,14 +360,15 @@ class WorkerProcess:
             self.stop() if self.graceful_cleanup else self.kill()
 
     def stop(self) -> None:
-        """SIGTERM: a warm shutdown that finishes the message in hand."""
+        """SIGTERM: a warm shutdown that finishes the message in hand; past 30 s, SIGKILL
+        to the whole group, pool children included (one left alive would keep the broker
+        connection, and its consumer, open into the next test)."""
         if self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
 
 
 _started: list[WorkerProcess] = []
