@@ -56,15 +56,21 @@ def scheduled_settings(
     )
 
 
+def add_a_reader(session: Session, settings: Settings) -> None:
+    """The newsletters in the database, and one confirmed reader of La Matinale."""
+    newsletters.sync(session, settings.file.newsletters)
+    create_subscriber(
+        session, "camille@example.org", newsletters.get_by_slug(session, "la-matinale")
+    )
+
+
 def test_a_slot_is_queued_once_and_an_empty_one_is_skipped(
     tmp_path, database_url: str, sessions: sessionmaker[Session]
 ) -> None:
     settings = scheduled_settings(tmp_path, database_url)
     slot = datetime(2026, 11, 24, 6, tzinfo=UTC)
     with sessions.begin() as session:
-        newsletters.sync(session, settings.file.newsletters)
-        matinale = newsletters.get_by_slug(session, "la-matinale")
-        create_subscriber(session, "camille@example.org", matinale)
+        add_a_reader(session, settings)
 
     # nothing published yet: the slot is recorded as skipped, and only once
     assert queue_scheduled(sessions, settings, now=slot + timedelta(minutes=1)) == []
@@ -104,9 +110,7 @@ def test_an_edition_gmail_would_clip_is_skipped_for_an_editor_and_blocks_nothing
     settings = scheduled_settings(tmp_path, database_url)
     slot = datetime(2026, 11, 24, 6, tzinfo=UTC)
     with sessions.begin() as session:
-        newsletters.sync(session, settings.file.newsletters)
-        matinale = newsletters.get_by_slug(session, "la-matinale")
-        create_subscriber(session, "camille@example.org", matinale)
+        add_a_reader(session, settings)
         for n in range(1, 6):
             long = "Un long résumé. " * (GMAIL_CLIP_BYTES // 60)
             create_article(session, n, summary=long, published_at=slot - timedelta(hours=n))
@@ -137,9 +141,7 @@ def test_an_edition_is_dated_by_the_papers_time_zone_whatever_the_schedules(
     settings = scheduled_settings(tmp_path, database_url, "0 23 * * *", "America/New_York")
     slot = datetime(2026, 11, 25, 4, tzinfo=UTC)
     with sessions.begin() as session:
-        newsletters.sync(session, settings.file.newsletters)
-        matinale = newsletters.get_by_slug(session, "la-matinale")
-        create_subscriber(session, "camille@example.org", matinale)
+        add_a_reader(session, settings)
         create_article(session, published_at=slot - timedelta(hours=1))
     (digest_id,) = queue_scheduled(sessions, settings, now=slot + timedelta(minutes=1))
     with sessions.begin() as session:
