@@ -65,14 +65,12 @@ def queue_scheduled(
                         scheduled_at=slot,
                         schedule_slot=slot,
                     )
-                except NothingToSend as exc:
+                except (NothingToSend, DigestTooLarge) as exc:
+                    # nothing new is routine; too large for Gmail (a clipped email hides its
+                    # unsubscribe link) waits for an editor, who may queue it with force
                     digests.record_skipped(session, newsletter, slot, str(exc))
-                    log.info("scheduled digest skipped: %s", exc)
-                    continue
-                except DigestTooLarge as exc:
-                    # a clipped email hides its unsubscribe link: an editor decides
-                    digests.record_skipped(session, newsletter, slot, str(exc))
-                    log.warning("scheduled digest skipped: %s", exc)
+                    level = logging.WARNING if isinstance(exc, DigestTooLarge) else logging.INFO
+                    log.log(level, "scheduled digest skipped: %s", exc)
                     continue
                 log.info("digest %s (%s) queued for %s subscribers", digest.id, slug, recipients)
         except IntegrityError:

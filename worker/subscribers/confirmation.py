@@ -65,12 +65,10 @@ def send_confirmation_batch(
     the subscribers to try again later: those whose server said "later" and, when no
     connection can be made, everyone not reached yet. A message lost in flight or refused
     for its content is not retried (a second email would be no better)."""
-    sent, deferred = 0, []
-    remaining = list(subscriber_ids)
+    sent, deferred, reached = 0, [], 0
     try:
         with backend:
-            while remaining:
-                subscriber_id = remaining[0]
+            for subscriber_id in subscriber_ids:
                 try:
                     sent += bool(
                         send_confirmation_email(
@@ -83,10 +81,10 @@ def send_confirmation_batch(
                     deferred.append(subscriber_id)
                 except (UncertainDeliveryError, RejectedMessageError) as exc:
                     log.warning("subscriber %s: confirmation not retried: %s", subscriber_id, exc)
-                remaining.pop(0)
+                reached += 1
     except ConnectionFailedError as exc:
-        log.warning("confirmations: %s; %s to try again", exc, len(remaining))
-    return sent, deferred + remaining
+        log.warning("confirmations: %s; %s to try again", exc, len(subscriber_ids) - reached)
+    return sent, deferred + subscriber_ids[reached:]
 
 
 def send_confirmation_email(

@@ -179,8 +179,8 @@ def subscribe(
         address = normalize_address(email)
     except InvalidAddress as exc:
         return _notice(request, "invalid_address", status_code=422, detail=str(exc))
+    key = f"subscribe:{address_hash(address)}"
     try:
-        key = f"subscribe:{address_hash(address)}"
         hit(state.redis(), key, REQUESTS_PER_ADDRESS, ADDRESS_WINDOW_SECONDS)
     except RateLimited:
         return _notice(request, "check_inbox")  # the same answer, and nothing sent
