@@ -163,17 +163,61 @@ def _declared_without_consumers(connection: Connection, queue: str) -> bool:
         if consumers == 0:
             return True
         if time.monotonic() > deadline:
-            running = subprocess.run(
-                ["ps", "-eo", "pid,ppid,etimes,args"], capture_output=True, text=True
-            ).stdout.splitlines()
-            workers = "\n".join(line for line in running if "-m worker" in line)
             pytest.fail(
                 f"RabbitMQ queue {queue!r} at {TEST_AMQP_URL} has {consumers} consumer(s) "
                 "from outside this test: another test run or a stray newsroom worker on "
-                "the same virtual host; stop it (one RabbitMQ test run at a time). "
-                f"Worker processes here:\n{workers or '(none)'}"
+                "the same virtual host; stop it (one RabbitMQ test run at a time).\n"
+                + rabbitmq_state()
             )
         time.sleep(0.2)
+
+
+def rabbitmq_state() -> str:
+    """Who holds what on the local RabbitMQ, for a failing test's report: its queues, its
+    channels (named by the client's port) and the local process behind each such port."""
+    commands = {
+        "queues": [
+            "rabbitmqctl",
+            "list_queues",
+            "-q",
+            "name",
+            "messages_ready",
+            "messages_unacknowledged",
+            "consumers",
+        ],
+        "channels": [
+            "rabbitmqctl",
+            "list_channels",
+            "-q",
+            "name",
+            "consumer_count",
+            "messages_unacknowledged",
+            "prefetch_count",
+        ],
+        "client sockets": ["ss", "-tnpH", "( dport = :5672 )"],
+        "processes": ["ps", "-eo", "pid,pgid,etimes,stat,args"],
+    }
+    parts = []
+    for title, command in commands.items():
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=20)
+            output = done.stdout + done.stderr
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            output = f"{command[0]}: {exc}"
+        if title == "processes":
+            output = "\n".join(line for line in output.splitlines() if "python" in line)
+        parts.append(f"--- {title}\n{output.strip()}")
+    return "\n".join(parts)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failing RabbitMQ test reports the broker's state, taken at once."""
+    outcome = yield
+    report = outcome.get_result()
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if report.failed and params.get("broker_url") == "amqp":
+        report.sections.append(("RabbitMQ", rabbitmq_state()))
 
 
 # Celery with both brokers, for the end-to-end modules: pytestmark = BOTH_BROKERS
