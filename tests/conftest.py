@@ -6,6 +6,7 @@ and fails them under CI=true, so CI never passes by skipping.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
@@ -257,6 +258,8 @@ class SmtpSink:
     hang_up_after_data: set[str] = field(default_factory=set)  # keep it, never answer
     noop_reply: str = "250 OK"
     received_at: list[float] = field(default_factory=list)
+    hold_data: threading.Event = field(default_factory=threading.Event)  # set: DATA waits
+    held_data: int = 0  # how many DATA commands have waited on hold_data
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
 
@@ -304,6 +307,10 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.hold_data.is_set():
+            self.held_data += 1
+            while self.hold_data.is_set():
+                await asyncio.sleep(0.01)
         for recipient in envelope.rcpt_tos:
             if recipient in self.reject_data:
                 return self.reject_data[recipient]

@@ -171,7 +171,11 @@ def test_the_database_out_of_reach_for_a_few_seconds_delays_the_digest_only(
     start_worker(through, tmp_path / "beat.log", command="beat")
     digest_id, _ = queue_digest(settings, "la-matinale")
     wait_until(lambda: len(smtp_server.messages) >= 15, why=worker.log)
+    # a batch is mid-send when the database goes: its message waits at DATA until the cut
+    smtp_server.hold_data.set()
+    wait_until(lambda: smtp_server.held_data, why=worker.log)
     proxy.cut()
+    smtp_server.hold_data.clear()
     time.sleep(5)
     proxy.restore()
 
