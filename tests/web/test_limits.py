@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from worker.embedded_redis import EmbeddedRedis
-from worker.web._limits import RateLimited, hit
+from worker.web._limits import TooManyRequests, hit
 
 
 @pytest.fixture(params=["server", "embedded"])
@@ -33,7 +33,7 @@ def test_the_window_starts_with_the_first_request_and_refuses_past_the_limit(
 ) -> None:
     for _ in range(3):
         hit(client, "login:203.0.113.7", limit=3, window_seconds=600)
-    with pytest.raises(RateLimited) as refused:
+    with pytest.raises(TooManyRequests) as refused:
         hit(client, "login:203.0.113.7", limit=3, window_seconds=600)
     assert 590 <= refused.value.retry_after <= 600
     hit(client, "login:198.51.100.1", limit=3, window_seconds=600)  # another client: its own

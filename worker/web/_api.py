@@ -31,7 +31,7 @@ from worker.settings import Settings
 from worker.store import address_hash, digests, editors, utcnow
 from worker.store import social as social_posts
 from worker.subscribers import InvalidAddress, normalize_address
-from worker.web._auth import Editor
+from worker.web._auth import EditorDep
 
 
 class Problem(BaseModel):
@@ -75,7 +75,7 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(_sessions)]
 
 
 def audit(
-    sessions: sessionmaker[Session], editor: Editor, action: str, target: str, **detail: Any
+    sessions: sessionmaker[Session], editor: EditorDep, action: str, target: str, **detail: Any
 ) -> None:
     with sessions.begin() as session:
         editors.record(session, editor.label, action, target, **detail)
@@ -115,7 +115,7 @@ def known_newsletter(settings: Settings, slug: str) -> str:
 
 
 @router.get("/session")
-def session_info(editor: Editor) -> dict[str, str | None]:
+def session_info(editor: EditorDep) -> dict[str, str | None]:
     """Who is asking, and (for a login session) the CSRF token its pages send back."""
     return {"actor": editor.label, "csrf": editor.csrf}
 
@@ -125,7 +125,7 @@ def session_info(editor: Editor) -> dict[str, str | None]:
 
 @router.get("/newsletters")
 def list_newsletters(
-    editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> list[dict[str, Any]]:
     """Each newsletter: name, title, language, schedule, next slot, subscriber counts."""
     with sessions.begin() as session:
@@ -143,7 +143,7 @@ class Preview(BaseModel):
 
 @router.get("/newsletters/{slug}/preview", responses=refusals(404, 409))
 def preview_digest(
-    slug: str, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    slug: str, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> Preview:
     """The next edition, rendered from the current articles, without sending."""
     known_newsletter(settings, slug)
@@ -168,7 +168,7 @@ class TestSend(BaseModel):
 
 @router.post("/newsletters/{slug}/test", status_code=202, responses=refusals(404, 409, 502))
 def test_digest(
-    slug: str, body: TestSend, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    slug: str, body: TestSend, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, str]:
     """Send one real copy of the next edition, subject marked [TEST]."""
     known_newsletter(settings, slug)
@@ -195,7 +195,7 @@ class QueueRequest(BaseModel):
 
 @router.post("/newsletters/{slug}/queue", status_code=201, responses=refusals(404, 409))
 def queue(
-    slug: str, body: QueueRequest, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    slug: str, body: QueueRequest, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, int]:
     """Render the next edition once and queue it for every confirmed subscriber."""
     known_newsletter(settings, slug)
@@ -211,7 +211,7 @@ def queue(
 
 @router.get("/digests")
 def list_digests(
-    editor: Editor, sessions: SessionsDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
+    editor: EditorDep, sessions: SessionsDep, limit: Annotated[int, Query(ge=1, le=200)] = 20
 ) -> list[dict[str, object]]:
     """The latest digests, newest first, with their progress."""
     now = utcnow()
@@ -220,7 +220,9 @@ def list_digests(
 
 
 @router.get("/digests/{digest_id}", responses=refusals(404))
-def digest_progress(digest_id: RowId, editor: Editor, sessions: SessionsDep) -> dict[str, object]:
+def digest_progress(
+    digest_id: RowId, editor: EditorDep, sessions: SessionsDep
+) -> dict[str, object]:
     """Sent, failed, bounced, pending, rate and ETA."""
     with sessions.begin() as session:
         digest = digests.get(session, digest_id)
@@ -233,7 +235,7 @@ def digest_progress(digest_id: RowId, editor: Editor, sessions: SessionsDep) -> 
 def change(
     digest_id: RowId,
     action: Literal["pause", "resume", "cancel"],
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
 ) -> dict[str, object]:
@@ -253,7 +255,7 @@ def change(
 
 @router.get("/social/posts")
 def list_posts(
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     # an account's name as configured; no control character (PostgreSQL refuses a NUL)
@@ -268,7 +270,7 @@ def list_posts(
 
 @router.get("/social/posts/{post_id}", responses=refusals(404))
 def get_post(
-    post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     with sessions.begin() as session:
         post = social_posts.get_post(session, post_id)
@@ -288,7 +290,7 @@ class PostReschedule(BaseModel):
 def _change_post(
     settings: Settings,
     sessions: sessionmaker[Session],
-    editor: Editor,
+    editor: EditorDep,
     post_id: int,
     action: str,
     **changes: Any,
@@ -311,7 +313,7 @@ def _change_post(
 
 @router.patch("/social/posts/{post_id}", responses=refusals(404, 409))
 def edit_post(
-    post_id: RowId, body: PostEdit, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, body: PostEdit, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     """Replace a post's text (checked against the platform's limit, never shortened)."""
     return _change_post(settings, sessions, editor, post_id, "edit", text=body.text)
@@ -321,7 +323,7 @@ def edit_post(
 def reschedule_post(
     post_id: RowId,
     body: PostReschedule,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
 ) -> dict[str, Any]:
@@ -331,14 +333,14 @@ def reschedule_post(
 
 @router.post("/social/posts/{post_id}/cancel", responses=refusals(404, 409))
 def cancel_post(
-    post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     return _change_post(settings, sessions, editor, post_id, "cancel")
 
 
 @router.post("/social/posts/{post_id}/publish-now", responses=refusals(404, 409))
 def publish_post_now(
-    post_id: RowId, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    post_id: RowId, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, Any]:
     return _change_post(settings, sessions, editor, post_id, "publish-now")
 
@@ -349,7 +351,7 @@ class CountRequest(BaseModel):
 
 
 @router.post("/social/count")
-def count(body: CountRequest, editor: Editor) -> dict[str, Any]:
+def count(body: CountRequest, editor: EditorDep) -> dict[str, Any]:
     """The length of a text as its platform counts it (X: weighted; LinkedIn: escaped), for
     the live counter of the post editor."""
     try:
@@ -365,7 +367,7 @@ def count(body: CountRequest, editor: Editor) -> dict[str, Any]:
 
 @router.get("/social/accounts")
 def list_accounts(
-    editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> list[dict[str, Any]]:
     """Each account: platform, status, last error, token expiry, posts per status."""
     with sessions.begin() as session:
@@ -374,7 +376,7 @@ def list_accounts(
 
 @router.get("/audit")
 def audit_log(
-    editor: Editor, sessions: SessionsDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    editor: EditorDep, sessions: SessionsDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[dict[str, Any]]:
     """The latest changes: who, what, when."""
     with sessions.begin() as session:

@@ -44,7 +44,7 @@ from worker.web._api import (
     refusals,
     valid_address,
 )
-from worker.web._auth import Editor
+from worker.web._auth import EditorDep
 
 # An import larger than this is refused whole (413); 100,000 lines are about 5 MB.
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
@@ -126,7 +126,7 @@ def _rows(
 
 @router.get("", responses=refusals(404))
 def list_subscriptions(
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     newsletter: Annotated[str | None, Query(max_length=100)] = None,
@@ -142,7 +142,7 @@ def list_subscriptions(
 
 @router.get("/counts")
 def count_subscriptions(
-    editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, dict[str, int]]:
     """Subscriptions per newsletter and status."""
     with sessions.begin() as session:
@@ -161,7 +161,7 @@ def count_subscriptions(
     },
 )
 def export_subscriptions(
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     newsletter: Annotated[str | None, Query(max_length=100)] = None,
@@ -187,7 +187,7 @@ def export_subscriptions(
 
 @router.post("", status_code=201, responses=refusals(404, 409))
 def add_subscriber(
-    body: NewSubscriber, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    body: NewSubscriber, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> Added:
     """Subscribe one address, as an import of one line would: pending with a confirmation
     email, or confirmed. An address that left, bounced, complained or was erased is
@@ -216,7 +216,7 @@ def add_subscriber(
 def import_subscribers(
     file: Annotated[UploadFile, Form(description="CSV, UTF-8, header email[,name][,language]")],
     newsletter: Annotated[str, Form(max_length=100)],
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     confirmed: Annotated[bool, Form(description="Consent was confirmed elsewhere.")] = False,
@@ -256,7 +256,7 @@ def import_subscribers(
 
 
 @router.post("/lookup", responses=refusals(404))
-def look_up(body: Person, editor: Editor, sessions: SessionsDep) -> dict[str, Any]:
+def look_up(body: Person, editor: EditorDep, sessions: SessionsDep) -> dict[str, Any]:
     """One person: their details, subscriptions and suppressions (404 if none is held)."""
     address = valid_address(body.email, "email")
     with sessions.begin() as session:
@@ -268,7 +268,7 @@ def look_up(body: Person, editor: Editor, sessions: SessionsDep) -> dict[str, An
 
 @router.post("/remove", responses=refusals(404))
 def remove(
-    body: Removal, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    body: Removal, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> dict[str, str]:
     """Unsubscribe an address from one newsletter, or from every newsletter."""
     address = valid_address(body.email, "email")
@@ -286,7 +286,7 @@ def remove(
 
 
 @router.post("/export-data")
-def export_person(body: Person, editor: Editor, sessions: SessionsDep) -> dict[str, Any]:
+def export_person(body: Person, editor: EditorDep, sessions: SessionsDep) -> dict[str, Any]:
     """Everything held on a person (a GDPR access request): details, subscriptions,
     consents, deliveries and suppressions."""
     address = valid_address(body.email, "email")
@@ -297,7 +297,7 @@ def export_person(body: Person, editor: Editor, sessions: SessionsDep) -> dict[s
 
 
 @router.post("/forget")
-def erase(body: Person, editor: Editor, sessions: SessionsDep) -> dict[str, Any]:
+def erase(body: Person, editor: EditorDep, sessions: SessionsDep) -> dict[str, Any]:
     """Erase a person's data (a GDPR erasure request); only a hash of the address stays, on
     the suppression list, so that no import or form adds it again."""
     address = valid_address(body.email, "email")

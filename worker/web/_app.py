@@ -31,7 +31,7 @@ from worker.store import Subscriber, digests, session_factory
 from worker.subscribers import InvalidToken, unsubscribe_token
 from worker.web._api import router as api_router
 from worker.web._api_subscribers import router as subscribers_api_router
-from worker.web._auth import LoginRequired, RateLimited
+from worker.web._auth import LoginRequired, TooManyRequests
 from worker.web._login import router as login_router
 from worker.web._metrics import metrics_router
 from worker.web._pages import STATIC_DIR
@@ -76,8 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.add_exception_handler(InvalidToken, link_refused)
 
-    @app.exception_handler(RateLimited)
-    async def rate_limited(_: Request, exc: RateLimited) -> Response:
+    @app.exception_handler(TooManyRequests)
+    async def rate_limited(_: Request, exc: TooManyRequests) -> Response:
         return JSONResponse(
             {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after)}
         )

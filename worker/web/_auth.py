@@ -24,7 +24,7 @@ from starlette.datastructures import State
 
 from worker.editors import check_nobodys_password, check_password, token_hash
 from worker.store import editors
-from worker.web._limits import RateLimited, hit
+from worker.web._limits import TooManyRequests, hit
 
 SESSION_COOKIE = "newsroom_session"
 SESSION_SECONDS = 12 * 3600
@@ -71,7 +71,7 @@ def login(
     sessions: sessionmaker[Session], client: redis.Redis, address: str, email: str, password: str
 ) -> str | None:
     """A new session id for the right password, else None (same answer for an unknown
-    email: no enumeration). Raises RateLimited after too many tries from ``address``."""
+    email: no enumeration). Raises TooManyRequests after too many tries from ``address``."""
     hit(client, f"login:{address}", LOGIN_TRIES, LOGIN_WINDOW_SECONDS)
     with sessions.begin() as session:
         editor = editors.get_by_email(session, email.strip().lower())
@@ -121,6 +121,6 @@ def _actor(state: State, authorization: str, session_id: str | None) -> Actor:
     return actor
 
 
-Editor = Annotated[Actor, Depends(current_actor)]
+EditorDep = Annotated[Actor, Depends(current_actor)]
 
-__all__ = ["Actor", "Editor", "LoginRequired", "RateLimited", "current_actor", "login"]
+__all__ = ["Actor", "EditorDep", "LoginRequired", "TooManyRequests", "current_actor", "login"]

@@ -8,14 +8,14 @@ import redis
 _KEY = "newsroom:web:limit:"
 
 
-class RateLimited(Exception):
+class TooManyRequests(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"too many requests; try again in {retry_after} s")
         self.retry_after = retry_after
 
 
 def hit(client: redis.Redis, key: str, limit: int, window_seconds: int) -> None:
-    """Count one request for ``key``; raise RateLimited past ``limit`` in the window."""
+    """Count one request for ``key``; raise TooManyRequests past ``limit`` in the window."""
     name = _KEY + key
     with client.pipeline() as pipe:
         # the window starts with the first request; SET NX, not EXPIRE NX, which needs
@@ -25,4 +25,4 @@ def hit(client: redis.Redis, key: str, limit: int, window_seconds: int) -> None:
         pipe.ttl(name)
         _, count, ttl = pipe.execute()
     if count > limit:
-        raise RateLimited(max(1, int(ttl)))
+        raise TooManyRequests(max(1, int(ttl)))

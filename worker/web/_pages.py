@@ -21,7 +21,7 @@ from worker.social import LIMITS, account_timezone
 from worker.store import articles
 from worker.web import _api as api
 from worker.web._api import RowId, SessionsDep, SettingsDep
-from worker.web._auth import Actor, Editor
+from worker.web._auth import Actor, EditorDep
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 router = APIRouter(include_in_schema=False)
@@ -32,7 +32,7 @@ FINAL_DIGEST = ("sent", "cancelled", "failed", "skipped")
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(
-    request: Request, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    request: Request, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> Response:
     """What needs an editor's eye today, each part linking to the page that acts on it."""
     with sessions.begin() as session:
@@ -54,7 +54,7 @@ def dashboard(
 def preview(
     slug: str,
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     sent: str | None = None,
@@ -89,7 +89,7 @@ def preview(
 def test_send(
     slug: str,
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     to: Annotated[str, Form(max_length=320)],
@@ -106,7 +106,7 @@ def test_send(
 def queue(
     slug: str,
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     force: Annotated[bool, Form()] = False,
@@ -123,7 +123,7 @@ def queue(
 def digest(
     digest_id: RowId,
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
 ) -> Response:
@@ -145,7 +145,7 @@ def digest(
 
 @router.get("/social", response_class=HTMLResponse)
 def social_calendar(
-    request: Request, editor: Editor, settings: SettingsDep, sessions: SessionsDep
+    request: Request, editor: EditorDep, settings: SettingsDep, sessions: SessionsDep
 ) -> Response:
     """Upcoming posts by day (in each account's zone) and by account."""
     posts = [_post_view(settings, row) for row in api.list_posts(editor, settings, sessions)]

@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, Response
 from worker.store import SubscriptionStatus
 from worker.web import _api_subscribers as api
 from worker.web._api import SessionsDep, SettingsDep
-from worker.web._auth import Editor
+from worker.web._auth import EditorDep
 from worker.web._pages import refused, render
 
 router = APIRouter(include_in_schema=False)
@@ -25,7 +25,7 @@ STATUSES = tuple(status.value for status in SubscriptionStatus)
 @router.get("/subscribers", response_class=HTMLResponse)
 def lists(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     newsletter: Annotated[str, Query(max_length=100)] = "",
@@ -73,7 +73,7 @@ def lists(
 @router.post("/subscribers/find", response_class=HTMLResponse)
 def find(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     email: Annotated[str, Form(max_length=320)],
@@ -84,7 +84,7 @@ def find(
 @router.post("/subscribers/add", response_class=HTMLResponse)
 def add(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     email: Annotated[str, Form(max_length=320)],
@@ -104,7 +104,7 @@ def add(
 @router.post("/subscribers/remove", response_class=HTMLResponse)
 def remove(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     email: Annotated[str, Form(max_length=320)],
@@ -122,7 +122,7 @@ def remove(
 @router.post("/subscribers/export-data")
 def export_data(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     sessions: SessionsDep,
     email: Annotated[str, Form(max_length=320)],
 ) -> Response:
@@ -141,7 +141,7 @@ def export_data(
 @router.post("/subscribers/forget", response_class=HTMLResponse)
 def forget(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     sessions: SessionsDep,
     email: Annotated[str, Form(max_length=320)],
     understood: Annotated[bool, Form()] = False,
@@ -162,7 +162,7 @@ def forget(
 @router.post("/subscribers/import", response_class=HTMLResponse)
 def import_file(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     file: UploadFile,
@@ -189,7 +189,7 @@ def import_file(
 
 def _person_page(
     request: Request,
-    editor: Editor,
+    editor: EditorDep,
     settings: SettingsDep,
     sessions: SessionsDep,
     email: str,

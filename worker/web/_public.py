@@ -46,7 +46,7 @@ from worker.subscribers import (
     unsubscribe,
     update_preferences,
 )
-from worker.web._limits import RateLimited, hit
+from worker.web._limits import TooManyRequests, hit
 
 
 def _page_refusal(description: str) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def subscribe(
     key = f"subscribe:{address_hash(address)}"
     try:
         hit(state.redis(), key, REQUESTS_PER_ADDRESS, ADDRESS_WINDOW_SECONDS)
-    except RateLimited:
+    except TooManyRequests:
         return _notice(request, "check_inbox")  # the same answer, and nothing sent
     with state.sessions.begin() as session:
         chosen = [n for n in _configured(request, session) if n.slug in set(newsletter)]
