@@ -9,7 +9,10 @@ test: the embedded Redis it starts and stops, its logging set-up, its exit.
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
+import socket
 import subprocess
 import sys
 
@@ -18,6 +21,9 @@ from typer.testing import CliRunner
 from tests.conftest import ROOT
 from worker.cli import cli
 from worker.settings import get_settings
+
+# how the audit log names a change made from this shell
+SHELL_USER = f"cli:{getpass.getuser()}@{socket.gethostname()}"
 
 _RUNNER = CliRunner()
 # rich sizes its tables from COLUMNS; a wide terminal keeps each row on one line
@@ -33,6 +39,15 @@ def newsroom(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
     finally:
         get_settings.cache_clear()
     return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+
+def audit_log(env: dict[str, str]) -> list[tuple[str, str, str]]:
+    """The audit log, newest first, as `newsroom editors audit` prints it: who, what, on
+    what; every entry checked to name no subscriber's address."""
+    result = newsroom(env, "editors", "audit", "--json")
+    assert result.returncode == 0, result.stderr
+    assert "@example.org" not in result.stdout
+    return [(e["actor"], e["action"], e["target"]) for e in json.loads(result.stdout)]
 
 
 def newsroom_process(

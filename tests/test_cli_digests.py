@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.cli import newsroom
+from tests.cli import SHELL_USER, audit_log, newsroom
 from tests.conftest import SQLITE_ONLY, SmtpSink
 from tests.db import create_article, create_subscriber
 from worker.settings import Settings
@@ -81,6 +81,7 @@ def test_test_send_reaches_only_the_editor(
     assert result.returncode == 0, result.stderr
     assert smtp_server.per_recipient() == {"editor@example.org": 1}
     assert smtp_server.messages[0][1]["Subject"].startswith("[TEST] ")
+    assert audit_log(settings_env) == [(SHELL_USER, "digest.test", "la-matinale")]
     bad = newsroom(settings_env, "digest", "test", "la-matinale", "--to", "not an address")
     assert bad.returncode == 2
     assert "--to:" in bad.stderr
@@ -111,6 +112,11 @@ def test_queue_later_status_pause_and_cancel(
     listed = json.loads(newsroom(settings_env, "digest", "status", "--json").stdout)
     assert [(row["id"], row["status"], row["cancelled"]) for row in listed] == [
         (int(digest_id), "cancelled", 2)
+    ]
+    # what changed, and who from which host; not the refused second cancel
+    assert audit_log(settings_env) == [
+        (SHELL_USER, f"digest.{action}", f"digest {digest_id}")
+        for action in ("cancel", "resume", "pause", "queue")
     ]
 
 

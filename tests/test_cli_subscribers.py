@@ -11,11 +11,11 @@ from pathlib import Path
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.cli import newsroom
+from tests.cli import SHELL_USER, audit_log, newsroom
 from tests.conftest import SQLITE_ONLY
 from tests.db import create_article
 from worker.settings import Settings
-from worker.store import newsletters
+from worker.store import editors, newsletters
 
 pytestmark = SQLITE_ONLY
 
@@ -144,6 +144,12 @@ def test_add_show_list_remove_and_no_way_back_by_hand(settings_env: dict[str, st
     unknown = run("remove", "nobody@example.org")
     assert unknown.returncode == 1
     assert "no subscriber nobody@example.org" in unknown.stderr
+    # the person by a hash, never by address; "already subscribed" and refusals change nothing
+    nadia = editors.person("nadia@example.org")
+    assert audit_log(settings_env) == [
+        (SHELL_USER, "subscriber.remove", nadia),
+        (SHELL_USER, "subscriber.add", nadia),
+    ]
 
 
 def test_export_data_then_forget_and_neither_an_import_nor_a_test_send_gets_through(
@@ -179,3 +185,10 @@ def test_export_data_then_forget_and_neither_an_import_nor_a_test_send_gets_thro
     refused = newsroom(settings_env, "digest", "test", "la-matinale", "--to", "camille@example.org")
     assert refused.returncode == 1
     assert "not sent: camille@example.org is on the suppression list (erased)" in refused.stderr
+    camille = editors.person("camille@example.org")
+    assert [(action, target) for _, action, target in audit_log(settings_env)] == [
+        ("subscribers.import", "la-matinale"),
+        ("subscriber.forget", camille),
+        ("subscriber.export-data", camille),
+        ("subscribers.import", "la-matinale"),
+    ]

@@ -9,7 +9,7 @@ import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.cli import newsroom
+from tests.cli import SHELL_USER, audit_log, newsroom
 from tests.conftest import SQLITE_ONLY
 from tests.db import create_article
 from tests.social.conftest import timer
@@ -162,6 +162,11 @@ def test_queue_edit_reschedule_and_cancel(
     result = newsroom(settings_env, "social", "cancel", str(ids["fr_facebook"]))
     assert result.returncode == 1
     assert "is cancelled: cancel applies to" in result.stderr
+    assert audit_log(settings_env) == [
+        (SHELL_USER, "post.cancel", f"post {ids['fr_facebook']}"),
+        (SHELL_USER, "post.reschedule", f"post {ids['fr_linkedin']}"),
+        (SHELL_USER, "post.edit", f"post {ids['fr_x']}"),
+    ]
 
 
 def test_accounts_lists_each_accounts_state(

@@ -29,7 +29,7 @@ from worker.store import (
     utcnow,
 )
 from worker.store import social as social_posts
-from worker.web._api import person
+from worker.store.editors import person
 from worker.web._auth import SESSION_COOKIE
 
 # Two accounts in Paris time, next to tests/newsroom.test.toml's test_x (UTC).

@@ -1,8 +1,12 @@
-"""What every command group shares: the consoles and the start-up checks."""
+"""What every command group shares: the consoles, the start-up checks and the audit log."""
 
 from __future__ import annotations
 
+import getpass
+import os
+import socket
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -10,7 +14,7 @@ from rich.console import Console
 
 from worker.celery_app import connect
 from worker.settings import ConfigError, Settings, get_settings
-from worker.store import newsletters, session_factory, upgrade
+from worker.store import editors, newsletters, session_factory, upgrade
 
 console = Console()
 # Never hard-wrapped: a "FILE:LINE: reason" must stay one line for grep and editors, even
@@ -46,6 +50,22 @@ def prepared() -> Settings:
     settings = database_ready()
     connect(settings)
     return settings
+
+
+def shell_user() -> str:
+    """How the audit log names a change made with these commands (the web app names the
+    editor): the shell user and the host."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container's user with no passwd entry and no $USER
+        user = str(os.getuid())
+    return f"cli:{user}@{socket.gethostname()}"
+
+
+def audit(settings: Settings, action: str, target: str, **detail: Any) -> None:
+    """Record a change made by a command that holds no database session of its own."""
+    with session_factory(settings.database_url).begin() as session:
+        editors.record(session, shell_user(), action, target, **detail)
 
 
 def newsletter_or_exit(settings: Settings, slug: str) -> str:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from worker.cli._common import (
+    audit,
     console,
     database_ready,
     fail,
@@ -33,7 +34,7 @@ from worker.digests import (
 from worker.digests import Progress as DigestProgress
 from worker.dispatch import DigestNotFound, change_digest, queue_digest
 from worker.settings import Settings
-from worker.store import DigestStatus, digests, session_factory, utcnow
+from worker.store import DigestStatus, digests, editors, session_factory, utcnow
 from worker.subscribers import InvalidAddress, normalize_address
 
 cli = typer.Typer(help="Queue and follow email digests.", no_args_is_help=True)
@@ -82,6 +83,7 @@ def test(
         message = send_test(settings, backend_for(settings), edition, to=address)
     except DeliveryError as exc:
         raise fail(f"not sent: {exc}") from None
+    audit(settings, "digest.test", slug, to=editors.person(address))
     console.print(f"test sent to {address} ({message.message_id})")
 
 
@@ -107,6 +109,7 @@ def queue(
         digest_id, recipients = queue_digest(settings, slug, at=when, force=force)
     except (NothingToSend, DigestTooLarge) as exc:
         raise fail(str(exc)) from None
+    audit(settings, "digest.queue", f"digest {digest_id}", newsletter=slug)
     moment = f" for {when.isoformat()}" if when else ""
     console.print(f"digest {digest_id} queued{moment} for {recipients} subscribers")
 
@@ -206,10 +209,9 @@ def _change(digest_id: int, action: str) -> None:
     settings = prepared()
     try:
         digest = change_digest(settings, digest_id, action)
-    except DigestNotFound as exc:
+    except (DigestNotFound, ValueError) as exc:
         raise fail(str(exc)) from None
-    except ValueError as exc:
-        raise fail(str(exc)) from None
+    audit(settings, f"digest.{action}", f"digest {digest_id}")
     console.print(f"digest {digest_id}: {digest.status.value}")
 
 

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from worker.cli._common import console, database_ready, fail
+from worker.cli._common import console, database_ready, fail, shell_user
 from worker.editors import hash_password, new_api_token
 from worker.store import Editor, editors, session_factory, utcnow
 
@@ -36,7 +36,7 @@ def add(
         if editors.get_by_email(session, email.strip().lower()):
             raise fail(f"editor {email} exists already", 1)
         editors.add(session, email.strip().lower(), name, password_hash)
-        editors.record(session, "cli", "editor.add", email.strip().lower())
+        editors.record(session, shell_user(), "editor.add", email.strip().lower())
     console.print(f"editor {email} added")
 
 
@@ -51,7 +51,7 @@ def token(
         editor = _editor_or_exit(session, email)
         plain, hashed = new_api_token()
         editors.add_token(session, editor, name, hashed)
-        editors.record(session, "cli", "token.add", email, name=name)
+        editors.record(session, shell_user(), "token.add", email, name=name)
     sys.stdout.write(plain + "\n")
 
 
@@ -65,7 +65,7 @@ def revoke(
     with session_factory(settings.database_url).begin() as session:
         editor = _editor_or_exit(session, email)
         revoked = editors.revoke_tokens(session, editor, name, utcnow())
-        editors.record(session, "cli", "token.revoke", email, name=name, revoked=revoked)
+        editors.record(session, shell_user(), "token.revoke", email, name=name, revoked=revoked)
     console.print(f"{revoked} token(s) revoked")
 
 
@@ -87,7 +87,9 @@ def _set_active(email: str, *, active: bool) -> None:
     with session_factory(settings.database_url).begin() as session:
         editor = _editor_or_exit(session, email)
         editor.active = active
-        editors.record(session, "cli", "editor.activate" if active else "editor.deactivate", email)
+        editors.record(
+            session, shell_user(), "editor.activate" if active else "editor.deactivate", email
+        )
     console.print(f"editor {email} {'activated' if active else 'deactivated'}")
 
 

@@ -11,7 +11,15 @@ import typer
 from rich.table import Table
 
 from worker import social
-from worker.cli._common import console, database_ready, errors, fail, parse_time, prepared
+from worker.cli._common import (
+    audit,
+    console,
+    database_ready,
+    errors,
+    fail,
+    parse_time,
+    prepared,
+)
 from worker.dispatch import PostNotFound, change_post, reactivate_account
 from worker.settings import Settings
 from worker.store import Article, SocialPostStatus, session_factory, utcnow
@@ -159,6 +167,7 @@ def reactivate(
         replanned = reactivate_account(settings, account, expires)
     except LookupError as exc:
         raise fail(f"{exc} ({_known_accounts(settings)})", 2) from None
+    audit(settings, "account.reactivate", account, replanned=len(replanned))
     console.print(f"account {account} is active; {len(replanned)} held posts planned again")
 
 
@@ -170,6 +179,8 @@ def _change(post_id: int, action: str, **changes: Any) -> None:
         raise fail(str(exc), 2) from None
     except (social.PostChangeRefused, social.TextTooLong) as exc:
         raise fail(str(exc), 1) from None
+    detail = {key: str(value) for key, value in changes.items()}
+    audit(settings, f"post.{action}", f"post {post_id}", **detail)
     when = f" at {_iso(post.scheduled_at)}" if post.scheduled_at else ""
     console.print(f"post {post.id}: {post.status.value}{when}", highlight=False)
     if post.status is SocialPostStatus.PLANNED and post.account.status.value != "active":

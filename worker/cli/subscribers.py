@@ -14,10 +14,17 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from worker.cli._common import console, database_ready, fail, newsletter_or_exit, prepared
+from worker.cli._common import (
+    audit,
+    console,
+    database_ready,
+    fail,
+    newsletter_or_exit,
+    prepared,
+)
 from worker.dispatch import subscribe_rows
 from worker.settings import Settings
-from worker.store import SubscriptionStatus, newsletters, session_factory, subscribers
+from worker.store import SubscriptionStatus, editors, newsletters, session_factory, subscribers
 from worker.subscribers import (
     EXPORT_COLUMNS,
     ImportReport,
@@ -79,6 +86,14 @@ def import_(
             session, parsed.rows, target.id, confirmed=confirmed, detail=detail
         )
     report = ImportReport.of(parsed, outcome)
+    audit(
+        settings,
+        "subscribers.import",
+        slug,
+        imported=len(outcome.imported),
+        rejected=report.rejected,
+        confirmed=confirmed,
+    )
     sys.stderr.writelines(f"{file}:{line}: {reason}\n" for line, reason in report.problems)
     status = "confirmed" if confirmed else "pending, confirmation emails queued"
     console.print(
@@ -102,6 +117,7 @@ def export(
     settings = database_ready()
     with session_factory(settings.database_url).begin() as session, _opened(output) as handle:
         handle.writelines(csv_text(_listing(session, settings, newsletter, status, None)))
+    audit(settings, "subscribers.export", newsletter or "every newsletter")
 
 
 @cli.command("list")
@@ -128,8 +144,9 @@ def list_(
 def show(email: str, as_json: AsJson = False) -> None:
     """One person: their details, subscriptions and suppressions."""
     settings = database_ready()
+    address = _address(email)
     with session_factory(settings.database_url).begin() as session:
-        data = export_data(session, _address(email))
+        data = export_data(session, address)
     summary = {key: data[key] for key in ("email", "subscriber", "subscriptions", "suppressions")}
     if as_json:
         sys.stdout.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
@@ -179,6 +196,7 @@ def add(
     if outcome.already:
         console.print(f"{row.email} is already subscribed to {slug}", highlight=False)
         return
+    audit(settings, "subscriber.add", editors.person(row.email), newsletter=slug)
     state = "confirmed" if confirmed else "pending; confirmation email queued"
     console.print(f"{row.email} added to {slug} ({state})", highlight=False)
 
@@ -196,6 +214,7 @@ def remove(
         if subscriber is None:
             raise fail(f"no subscriber {email}")
         unsubscribe(session, subscriber.id, newsletters.synced(session, slug).id if slug else None)
+    audit(settings, "subscriber.remove", editors.person(subscriber.email), newsletter=slug)
     console.print(f"{subscriber.email} unsubscribed from {slug or 'every newsletter'}")
 
 
@@ -219,10 +238,12 @@ def counts(as_json: AsJson = False) -> None:
 def export_data_(email: str, output: Output = None) -> None:
     """Everything held on a person, as JSON (a GDPR access request)."""
     settings = database_ready()
+    address = _address(email)
     with session_factory(settings.database_url).begin() as session:
-        data = export_data(session, _address(email))
+        data = export_data(session, address)
     with _opened(output) as handle:
         handle.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    audit(settings, "subscriber.export-data", editors.person(address))
 
 
 @cli.command("forget")
@@ -236,6 +257,7 @@ def forget_(email: str) -> None:
     address = _address(email)
     with session_factory(settings.database_url).begin() as session:
         erased = forget(session, address)
+    audit(settings, "subscriber.forget", editors.person(address), erased=erased)
     if erased:
         console.print(f"{address}: erased; its hash stays on the suppression list")
     else:

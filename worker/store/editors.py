@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from worker.store._models import ApiToken, AuditEntry, Editor, utcnow
+from worker.store._models import ApiToken, AuditEntry, Editor, address_hash, utcnow
 
 
 def get_by_email(session: Session, email: str) -> Editor | None:
@@ -65,6 +65,11 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def person(address: str) -> str:
+    """How the audit log names a person: no address, which an erasure must not leave."""
+    return f"subscriber {address_hash(address)[:16]}"
 
 
 def audit_log(session: Session, limit: int = 100) -> list[AuditEntry]:

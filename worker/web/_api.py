@@ -28,7 +28,7 @@ from worker.dispatch import (
     queue_digest,
 )
 from worker.settings import Settings
-from worker.store import address_hash, digests, editors, utcnow
+from worker.store import digests, editors, utcnow
 from worker.store import social as social_posts
 from worker.subscribers import InvalidAddress, normalize_address
 from worker.web._auth import EditorDep
@@ -79,11 +79,6 @@ def audit(
 ) -> None:
     with sessions.begin() as session:
         editors.record(session, editor.label, action, target, **detail)
-
-
-def person(address: str) -> str:
-    """How the audit log names a person: no address, which an erasure must not leave."""
-    return f"subscriber {address_hash(address)[:16]}"
 
 
 def valid_address(value: str, field: str) -> str:
@@ -182,7 +177,7 @@ def test_digest(
         sent = send_test(settings, backend_for(settings), edition, to=address)
     except DeliveryError as exc:
         raise HTTPException(502, f"the mail server refused the test copy: {exc}") from None
-    audit(sessions, editor, "digest.test", slug, to=person(address))
+    audit(sessions, editor, "digest.test", slug, to=editors.person(address))
     return {"message_id": sent.message_id}
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from worker.dispatch import subscribe_rows
 from worker.settings import Settings
-from worker.store import Newsletter, SubscriptionStatus, newsletters, subscribers
+from worker.store import Newsletter, SubscriptionStatus, editors, newsletters, subscribers
 from worker.subscribers import (
     ImportReport,
     InvalidField,
@@ -40,7 +40,6 @@ from worker.web._api import (
     SettingsDep,
     audit,
     known_newsletter,
-    person,
     refusals,
     valid_address,
 )
@@ -208,7 +207,9 @@ def add_subscriber(
     if outcome.already:
         status = "already subscribed"
     else:
-        audit(sessions, editor, "subscriber.add", person(address), newsletter=body.newsletter)
+        audit(
+            sessions, editor, "subscriber.add", editors.person(address), newsletter=body.newsletter
+        )
     return Added(email=address, newsletter=body.newsletter, status=status)
 
 
@@ -281,7 +282,7 @@ def remove(
             raise HTTPException(404, "email: no subscriber with this address")
         unsubscribe(session, subscriber.id, newsletter_id)
     scope = body.newsletter or "every newsletter"
-    audit(sessions, editor, "subscriber.remove", person(address), newsletter=scope)
+    audit(sessions, editor, "subscriber.remove", editors.person(address), newsletter=scope)
     return {"email": address, "unsubscribed_from": scope}
 
 
@@ -292,7 +293,7 @@ def export_person(body: Person, editor: EditorDep, sessions: SessionsDep) -> dic
     address = valid_address(body.email, "email")
     with sessions.begin() as session:
         data = export_data(session, address)
-    audit(sessions, editor, "subscriber.export-data", person(address))
+    audit(sessions, editor, "subscriber.export-data", editors.person(address))
     return data
 
 
@@ -303,5 +304,5 @@ def erase(body: Person, editor: EditorDep, sessions: SessionsDep) -> dict[str, A
     address = valid_address(body.email, "email")
     with sessions.begin() as session:
         erased = forget(session, address)
-    audit(sessions, editor, "subscriber.forget", person(address), erased=erased)
+    audit(sessions, editor, "subscriber.forget", editors.person(address), erased=erased)
     return {"email": address, "erased": erased}
