@@ -242,6 +242,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
+    """Refuse to run the RabbitMQ tests in several processes at once. pytest-xdist groups
+    them by renaming their node ids, which some pytest releases ignore without a word
+    (pytest-dev/pytest-xdist#1386); the tests would then share queues and take each
+    other's tasks, one run in a few."""
+    ungrouped = [nodeid for nodeid in ids if "-amqp]" in nodeid and "@rabbitmq" not in nodeid]
+    if ungrouped:
+        pytest.exit(
+            f"pytest-xdist did not group {ungrouped[0]} (and {len(ungrouped) - 1} more) with "
+            "the other RabbitMQ tests: this pytest and pytest-xdist do not work together "
+            "(see the pytest pin in pyproject.toml)",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+
+
 # --- SMTP ------------------------------------------------------------------------------
 
 
