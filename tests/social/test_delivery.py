@@ -1,5 +1,6 @@
-"""Posts published by real worker processes and beat, on real Redis, through tweepy's real
-client code talking to an X emulator over HTTP: timing, crashes, exactly once."""
+"""Posts published by real worker processes and beat (the schedule on real Redis, the
+broker Redis or RabbitMQ), through tweepy's real client code talking to an X emulator over
+HTTP: timing, crashes, exactly once."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import SQLITE_ONLY, start_worker, wait_until
+from tests.conftest import BOTH_BROKERS, SQLITE_ONLY, start_worker, wait_until
 from tests.db import create_article
 from tests.social.conftest import LIVE_X, XEmulator
 from worker.dispatch import change_post, plan_social_posts
@@ -29,10 +30,7 @@ def plan(settings: Settings, sessions: sessionmaker[Session], numbers: range) ->
     return ids
 
 
-# Redis only for now. On RabbitMQ these two fail in about one full run in three: the
-# worker is ready, yet the post's messages never reach it, and the broker counts a consumer
-# on its queues that outlives the test. Later RabbitMQ tests then meet that consumer (see
-# broker_url's check, which names the worker processes alive). Issue 8 tracks it.
+pytestmark = BOTH_BROKERS
 
 
 def status_of(sessions: sessionmaker[Session], post_id: int) -> SocialPostStatus:
