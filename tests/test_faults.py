@@ -122,13 +122,15 @@ class TcpProxy:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
-        assert self.listener is not None
-        self.listener.close()
         with self.lock:
-            for connection in self.open:
+            assert self.listener is not None
+            # shutdown first: a bare close() leaves the accept() blocked in the other thread
+            # listening, and one more connection would get through the cut
+            for connection in [self.listener, *self.open]:
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
                 connection.close()
+            self.listener = None
             self.open.clear()
 
     def _accept(self, listener: socket.socket) -> None:
@@ -139,6 +141,10 @@ class TcpProxy:
                 return  # cut
             server = socket.create_connection(self.target)
             with self.lock:
+                if self.listener is not listener:  # cut while this one was connecting
+                    client.close()
+                    server.close()
+                    return
                 self.open += [client, server]
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
