@@ -192,6 +192,12 @@ def test_the_database_out_of_reach_for_a_few_seconds_delays_the_digest_only(
     assert_nobody_twice_nobody_skipped(smtp_server, sessions, digest_id, emails, in_flight=2)
     report = status_text(settings_env, digest_id)
     assert "a batch stopped before recording its results" in report
+    # the batch that met the outage was retried, not failed as an unexpected error
+    log = worker.log.read_text()
+    assert "database out of reach" in log
+    assert not [
+        line for line in log.splitlines() if "raised unexpected" in line and "batch" in line
+    ]
 
 
 @SQLITE_ONLY  # Redis is the broker here: the test starts its own

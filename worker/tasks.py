@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from celery import Task
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from worker import social
@@ -123,6 +123,20 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
     except RunRevoked:
         log.warning("digest %s: batch revoked by the sweeper; it settles the rows", digest_id)
         return
+    except OperationalError as exc:
+        # The database out of reach (a restart, a failover). Retrying is safe: rows the
+        # batch had claimed are not claimed again, and the sweeper settles them from the
+        # journal. Past the last retry the stall sweeper dispatches the pending rows again.
+        if self.request.retries >= self.max_retries:
+            raise
+        countdown = backoff(self.request.retries)
+        reason = str(exc.orig).splitlines()[0]  # the driver's words, not the statement
+        _note(
+            sessions,
+            digest_id,
+            f"batch stopped: database out of reach ({reason}); retried in {countdown} s",
+        )
+        raise self.retry(exc=exc, countdown=countdown) from exc
     except TemporaryDeliveryError as exc:
         # only what was deferred in this attempt: rows a pause gave back stay pending
         deferred = getattr(exc, "delivery_ids", delivery_ids)
