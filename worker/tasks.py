@@ -130,11 +130,10 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
         if self.request.retries >= self.max_retries:
             raise
         countdown = backoff(self.request.retries)
-        reason = str(exc.orig).splitlines()[0]  # the driver's words, not the statement
         _note(
             sessions,
             digest_id,
-            f"batch stopped: database out of reach ({reason}); retried in {countdown} s",
+            f"batch stopped: database out of reach ({_reason(exc)}); retried in {countdown} s",
         )
         raise self.retry(exc=exc, countdown=countdown) from exc
     except TemporaryDeliveryError as exc:
@@ -172,8 +171,18 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
             outcome.skipped,
             " (halted)" if outcome.halted else "",
         )
-    with sessions.begin() as session:
-        digests.finish_if_done(session, digest_id)
+    try:
+        with sessions.begin() as session:
+            digests.finish_if_done(session, digest_id)
+    except OperationalError as exc:
+        # the batch itself is recorded (or its journal kept); the sweeper finishes the digest
+        log.warning("digest %s: left for the sweeper to finish (%s)", digest_id, _reason(exc))
+
+
+def _reason(exc: OperationalError) -> str:
+    """Why the database could not be reached, in the driver's words: never the statement
+    and its parameters, which SQLAlchemy's message carries."""
+    return str(exc.orig).splitlines()[0]
 
 
 def _note(sessions: sessionmaker[Session], digest_id: int, message: str) -> None:
