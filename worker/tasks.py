@@ -182,7 +182,7 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
 def _reason(exc: OperationalError) -> str:
     """Why the database could not be reached, in the driver's words: never the statement
     and its parameters, which SQLAlchemy's message carries."""
-    return str(exc.orig).splitlines()[0]
+    return (str(exc.orig).splitlines() or [type(exc.orig).__name__])[0]
 
 
 def _note(sessions: sessionmaker[Session], digest_id: int, message: str) -> None:

@@ -39,7 +39,10 @@ def get_engine(database_url: str) -> Engine:
 def _create_engine(database_url: str) -> Engine:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        # libpq waits for ever on a host that drops packets; a task must fail and retry
+        # instead (a connect_timeout in DATABASE_URL wins)
+        connect_args = {} if "connect_timeout" in url.query else {"connect_timeout": 10}
+        return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
     if url.database:
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     # isolation_level=None hands transaction control to the "begin" hook below.
