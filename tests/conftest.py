@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -242,20 +244,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+_AMQP_ID = re.compile(r"[\[-]amqp[\]-]")  # the "amqp" of BOTH_BROKERS in a test id
+
+
 @pytest.hookimpl(optionalhook=True)
-def pytest_xdist_node_collection_finished(node: object, ids: list[str]) -> None:
-    """Refuse to run the RabbitMQ tests in several processes at once. pytest-xdist groups
-    them by renaming their node ids, which some pytest releases ignore without a word
-    (pytest-dev/pytest-xdist#1386); the tests would then share queues and take each
-    other's tasks, one run in a few."""
-    ungrouped = [nodeid for nodeid in ids if "-amqp]" in nodeid and "@rabbitmq" not in nodeid]
-    if ungrouped:
-        pytest.exit(
-            f"pytest-xdist did not group {ungrouped[0]} (and {len(ungrouped) - 1} more) with "
-            "the other RabbitMQ tests: this pytest and pytest-xdist do not work together "
-            "(see the pytest pin in pyproject.toml)",
-            returncode=pytest.ExitCode.USAGE_ERROR,
-        )
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Refuse to run the RabbitMQ tests in several processes at once: they would share
+    queues and take each other's tasks, one run in a few. pytest-xdist groups them only
+    with --dist loadgroup, by renaming their node ids, which some pytest releases ignore
+    without a word (pytest-dev/pytest-xdist#1386)."""
+    config = node.config
+    if config.getoption("numprocesses") in (None, 0, 1):
+        return
+    ungrouped = [i for i in ids if _AMQP_ID.search(i) and not i.endswith("@rabbitmq")]
+    if not ungrouped:
+        return
+    if config.getoption("dist") != "loadgroup":
+        why = "run them with --dist loadgroup, as make test does"
+    else:
+        why = "this pytest and pytest-xdist do not work together (see the pin in pyproject.toml)"
+    pytest.exit(
+        f"pytest-xdist would run {ungrouped[0]} (and {len(ungrouped) - 1} more RabbitMQ "
+        f"tests) apart from the others: {why}",
+        returncode=pytest.ExitCode.USAGE_ERROR,
+    )
 
 
 # --- SMTP ------------------------------------------------------------------------------

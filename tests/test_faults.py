@@ -139,7 +139,11 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return  # cut
-            server = socket.create_connection(self.target)
+            try:
+                server = socket.create_connection(self.target)
+            except OSError:
+                client.close()  # the database itself is down: so is this connection
+                continue
             with self.lock:
                 if self.listener is not listener:  # cut while this one was connecting
                     client.close()
