@@ -129,13 +129,8 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
         # journal. Past the last retry the stall sweeper dispatches the pending rows again.
         if self.request.retries >= self.max_retries:
             raise
-        countdown = backoff(self.request.retries)
-        _note(
-            sessions,
-            digest_id,
-            f"batch stopped: database out of reach ({_reason(exc)}); retried in {countdown} s",
-        )
-        raise self.retry(exc=exc, countdown=countdown) from exc
+        what = f"batch stopped: database out of reach ({_reason(exc)})"
+        raise _retry_later(self, sessions, digest_id, what, exc) from exc
     except TemporaryDeliveryError as exc:
         # only what was deferred in this attempt: rows a pause gave back stay pending
         deferred = getattr(exc, "delivery_ids", delivery_ids)
@@ -149,14 +144,8 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
                     f"{len(deferred)} messages failed after {attempt} attempts: {exc}",
                 )
         else:
-            countdown = backoff(self.request.retries)
-            _note(
-                sessions,
-                digest_id,
-                f"{len(deferred)} messages deferred ({exc}); attempt {attempt + 1} of "
-                f"{self.max_retries + 1} in {countdown} s",
-            )
-            raise self.retry(exc=exc, countdown=countdown) from exc
+            what = f"{len(deferred)} messages deferred ({exc})"
+            raise _retry_later(self, sessions, digest_id, what, exc) from exc
     else:
         if outcome.out_of_time:
             send_digest.delay(digest_id)  # the rows it gave back go out in new batches
@@ -177,6 +166,19 @@ def send_digest_batch(self: Task, digest_id: int, delivery_ids: list[int]) -> No
     except OperationalError as exc:
         # the batch itself is recorded (or its journal kept); the sweeper finishes the digest
         log.warning("digest %s: left for the sweeper to finish (%s)", digest_id, _reason(exc))
+
+
+def _retry_later(
+    task: Task, sessions: sessionmaker[Session], digest_id: int, what: str, exc: Exception
+) -> Exception:
+    """The batch's retry on the backoff, told in the digest's status; for the caller to
+    raise."""
+    countdown = backoff(task.request.retries)
+    attempt = task.request.retries + 2  # the one to come
+    _note(
+        sessions, digest_id, f"{what}; attempt {attempt} of {task.max_retries + 1} in {countdown} s"
+    )
+    return task.retry(exc=exc, countdown=countdown)
 
 
 def _reason(exc: OperationalError) -> str:
