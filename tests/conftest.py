@@ -225,6 +225,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 # Celery with both brokers, for the end-to-end modules: pytestmark = BOTH_BROKERS
 BOTH_BROKERS = pytest.mark.parametrize("broker_url", ["redis", "amqp"], indirect=True)
+RABBITMQ_GROUP = "rabbitmq"  # the pytest-xdist group of the tests on the shared RabbitMQ
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
@@ -237,7 +238,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(getattr(item, "callspec", None), "params", {})
         both = params.get("broker_url") == "amqp" and params.get("database_url") == "postgresql"
         if params.get("broker_url") == "amqp":
-            item.add_marker(pytest.mark.xdist_group("rabbitmq"))
+            item.add_marker(pytest.mark.xdist_group(RABBITMQ_GROUP))
         (drop if both else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -256,7 +257,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     config = node.config
     if config.getoption("numprocesses") in (None, 0, 1):
         return
-    ungrouped = [i for i in ids if _AMQP_ID.search(i) and not i.endswith("@rabbitmq")]
+    ungrouped = [i for i in ids if _AMQP_ID.search(i) and not i.endswith(f"@{RABBITMQ_GROUP}")]
     if not ungrouped:
         return
     if config.getoption("dist") != "loadgroup":
